@@ -1,0 +1,143 @@
+"""`brief`: the command line over the retrieval core."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from datetime import date
+
+import click
+
+from .index import Index
+from .ingest import IngestReport, ingest
+from .models import Hit
+from .search import Filters, Retriever
+from .settings import Settings
+from .vectors import IndexMismatchError
+
+
+def _date(ctx, param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("use YYYY-MM-DD") from exc
+
+
+def _open_index() -> Index:
+    return Index(Settings())
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+def main() -> None:
+    """Caucasus Brief: cited briefings on the Armenia–Azerbaijan conflict from ingested news."""
+
+
+@main.command("ingest")
+@click.argument("sources", nargs=-1, required=True)
+def ingest_command(sources: tuple[str, ...]) -> None:
+    """Ingest files, folders, JSONL, HTML, RSS/Atom feeds and URLs."""
+    from tqdm import tqdm
+
+    index = _open_index()
+    bar = tqdm(unit=" article", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+    def progress(report: IngestReport) -> None:
+        bar.update(1)
+        bar.set_postfix(new=report.new + report.updated, failed=report.failed, refresh=False)
+
+    try:
+        report = ingest(index, sources, on_article=progress)
+    except IndexMismatchError as exc:
+        _fail(str(exc))
+    finally:
+        bar.close()
+    for failure in report.failures:
+        click.echo(f"failed: {failure.origin}: {failure.reason}", err=True)
+    click.echo(report.summary())
+    sys.exit(1 if report.failed else 0)
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        click.echo("No matching passages.")
+    for n, hit in enumerate(hits, 1):
+        when = hit.published or "undated"
+        click.echo(f"{n}. [{hit.lang}] {hit.source or 'unknown outlet'} · {when} · {hit.title}")
+        click.echo(textwrap.indent(textwrap.shorten(hit.text, 300, placeholder=" …"), "   "))
+        if hit.url:
+            click.echo(f"   {hit.url}")
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--k", default=10, show_default=True, help="How many passages.")
+@click.option("--lang", type=click.Choice(["ar", "en"]), help="Only passages in this language.")
+@click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
+@click.option("--since", callback=_date, help="Published on or after YYYY-MM-DD.")
+@click.option("--until", callback=_date, help="Published on or before YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per query with '-').")
+def search_command(query, k, lang, sources, since, until, as_json) -> None:
+    """Search the index; QUERY '-' reads one query per line from stdin."""
+    filters = Filters(lang=lang, sources=list(sources), since=since, until=until)
+    try:
+        retriever = Retriever(_open_index())
+        if query == "-":
+            for line in sys.stdin:
+                if not line.strip():
+                    continue
+                hits = retriever.search(line.strip(), k=k, filters=filters)
+                if as_json:
+                    payload = {"query": line.strip(), "hits": [h.to_json() for h in hits]}
+                    click.echo(json.dumps(payload, ensure_ascii=False))
+                else:
+                    click.echo(f"## {line.strip()}")
+                    _print_hits(hits)
+            return
+        hits = retriever.search(query, k=k, filters=filters)
+    except IndexMismatchError as exc:
+        _fail(str(exc))
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(hit.to_json(), ensure_ascii=False))
+    else:
+        _print_hits(hits)
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+def stats_command(as_json: bool) -> None:
+    """Counts by language, outlet and month."""
+    stats = _open_index().store.stats()
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    first, last = stats["date_range"]
+    click.echo(f"{stats['articles']} articles, {stats['stories']} stories, {stats['chunks']} chunks")
+    if stats["pending"]:
+        click.echo(f"{stats['pending']} articles pending (an ingest was interrupted: run `brief ingest` again)")
+    click.echo(f"published: {first or '-'} … {last or '-'}")
+    for title, key in (("by language", "by_lang"), ("by outlet", "by_source"), ("by month", "by_month")):
+        click.echo(f"{title}:")
+        for name, count in stats[key].items():
+            click.echo(f"  {name or '(unknown)'}: {count}")
+
+
+@main.command("reindex")
+def reindex_command() -> None:
+    """Re-embed every stored article with the configured embedding model."""
+    index = _open_index()
+    index.reset_vectors()
+    report = ingest(index, [])
+    click.echo(report.summary())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The store, the vector index and the embedding model, opened together and loaded only when needed."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from .embeddings import Embedder, make_embedder
+from .settings import Settings
+from .store import Store
+from .vectors import VectorIndex, connect, drop_index
+
+
+class Index:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+        self.settings = settings or Settings()
+        self.store = Store(self.settings.store_path)
+        if embedder is not None:
+            self.embedder = embedder
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        return VectorIndex(connect(self.settings), self.settings.chroma_collection, self.embedder.name)
+
+    def reset_vectors(self) -> None:
+        """Drop the vector collections and mark every article for re-embedding (after a model change)."""
+        drop_index(connect(self.settings), self.settings.chroma_collection)
+        self.__dict__.pop("vectors", None)
+        self.store.mark_all_pending()
+
+    def close(self) -> None:
+        self.store.close()

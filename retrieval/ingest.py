@@ -1,0 +1,159 @@
+"""The ingest pipeline: sources → articles → chunks → store (pending) → vectors → store (indexed)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .chunking import chunk_article
+from .dedup import SAME_STORY, Fingerprint, content_hash
+from .index import Index
+from .models import Article
+from .sources import Failure, Fetcher, read_source
+
+
+@dataclass
+class IngestReport:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    failures: list[Failure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"articles: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.duplicate} duplicate, {self.failed} failed; {self.chunks} chunks; {self.seconds:.1f} s"
+        )
+
+
+def published_key(article: Article) -> int:
+    """Dates as YYYYMMDD integers so Chroma can range-filter them; 0 when unknown."""
+    return int(article.published.strftime("%Y%m%d")) if article.published else 0
+
+
+class Ingester:
+    """Writes articles into the index; embedding is batched across articles for throughput."""
+
+    def __init__(self, index: Index, on_article: Callable[[IngestReport], None] | None = None):
+        self.index = index
+        self.store = index.store
+        self.report = IngestReport()
+        self.on_article = on_article or (lambda report: None)
+        self._queue: list[str] = []
+        self._queued_chunks = 0
+        self._batch = max(1, index.settings.embedding_batch) * 4
+
+    def run(self, specs: Iterable[str]) -> IngestReport:
+        started = time.perf_counter()
+        fetcher = Fetcher(self.index.settings)
+        try:
+            for article_id in self.store.pending_ids():  # finish what a killed run left half-done
+                self._enqueue(article_id)
+            for spec in specs:
+                for item in read_source(spec, fetcher):
+                    if isinstance(item, Failure):
+                        self.report.failed += 1
+                        self.report.failures.append(item)
+                    else:
+                        self.add(item)
+                    self.on_article(self.report)
+            self.flush()
+        finally:
+            fetcher.close()
+            self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def add(self, article: Article) -> None:
+        digest = content_hash(article.title, article.text)
+        existing = self.store.get(article.id)
+        if existing and existing.content_hash == digest:
+            if existing.status == "indexed":
+                self.report.unchanged += 1
+            else:
+                self.report.new += 1
+                self._enqueue(article.id)
+            return
+        twin = self.store.id_with_hash(digest)
+        if twin and twin != article.id:
+            self.report.duplicate += 1
+            return
+        chunks = chunk_article(article, self.index.settings.chunk_chars)
+        fingerprint = Fingerprint.of(article.title + "\n" + article.text)
+        story_id = self._story_of(article.id, fingerprint)
+        self.store.put_pending(article, digest, story_id, chunks, fingerprint.bands(), fingerprint.to_bytes())
+        if existing:
+            self.report.updated += 1
+        else:
+            self.report.new += 1
+        self._enqueue(article.id)
+
+    def _story_of(self, article_id: str, fingerprint: Fingerprint) -> str:
+        best, best_score = article_id, SAME_STORY
+        for other_id, story_id in self.store.band_matches(fingerprint.bands(), exclude=article_id).items():
+            raw = self.store.signature(other_id)
+            score = fingerprint.similarity(Fingerprint.from_bytes(raw)) if raw else 0.0
+            if score >= best_score:
+                best, best_score = story_id, score
+        return best
+
+    def _enqueue(self, article_id: str) -> None:
+        if article_id in self._queue:
+            return
+        self._queue.append(article_id)
+        self._queued_chunks += len(self.store.chunks_of(article_id)) or 1
+        if self._queued_chunks >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Embed the queued articles' chunks, replace their vectors, then mark them indexed."""
+        if not self._queue:
+            return
+        ids, self._queue, self._queued_chunks = self._queue, [], 0
+        stored = {i: self.store.get(i) for i in ids}
+        chunks = {i: self.store.chunks_of(i) for i in ids}
+        texts = [c.text for i in ids for c in chunks[i]]
+        vectors = self.index.embedder.passages(texts) if texts else np.zeros((0, 0), np.float32)
+
+        chunk_ids, chunk_meta, article_ids, article_vectors, article_meta = [], [], [], [], []
+        row = 0
+        for article_id in ids:
+            record = stored[article_id]
+            article, n = record.article, len(chunks[article_id])
+            base = {
+                "article_id": article_id,
+                "story_id": record.story_id,
+                "source": article.source,
+                "published": published_key(article),
+            }
+            for chunk in chunks[article_id]:
+                chunk_ids.append(chunk.id)
+                chunk_meta.append({**base, "lang": chunk.lang})
+            if n:
+                mean = vectors[row : row + n].mean(axis=0)
+                article_ids.append(article_id)
+                article_vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+                article_meta.append({**base, "lang": article.lang})
+            row += n
+        vectors_index = self.index.vectors
+        vectors_index.delete_articles(ids)
+        vectors_index.add(
+            chunk_ids,
+            vectors,
+            chunk_meta,
+            article_ids,
+            np.asarray(article_vectors, dtype=np.float32),
+            article_meta,
+        )
+        self.store.mark_indexed(ids)
+        self.report.chunks += len(chunk_ids)
+
+
+def ingest(index: Index, specs: Iterable[str], on_article=None) -> IngestReport:
+    return Ingester(index, on_article).run(specs)

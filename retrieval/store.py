@@ -1,0 +1,299 @@
+"""The article store and lexical index: one SQLite file beside Chroma, the source of truth for what is indexed.
+
+An article is `pending` from the moment its chunks are written here until its vectors are in Chroma; search only
+sees `indexed` articles, so an ingest killed half-way leaves nothing half-visible and a rerun finishes the job.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .models import Article, Chunk
+from .textnorm import tokens
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    via TEXT NOT NULL DEFAULT '',
+    url TEXT NOT NULL DEFAULT '',
+    published TEXT,
+    lang TEXT NOT NULL DEFAULT '',
+    origin TEXT NOT NULL DEFAULT '',
+    content_hash TEXT NOT NULL,
+    story_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed')),
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_status ON articles(status);
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS story_bands (
+    band INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, hash);
+CREATE INDEX IF NOT EXISTS story_bands_article ON story_bands(article_id);
+CREATE TABLE IF NOT EXISTS signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    minhash BLOB NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, lang UNINDEXED, terms);
+CREATE VIRTUAL TABLE IF NOT EXISTS article_terms USING fts5(article_id UNINDEXED, lang UNINDEXED, terms);
+"""
+
+
+@dataclass
+class StoredArticle:
+    article: Article
+    content_hash: str
+    story_id: str
+    status: str
+
+
+def _row_article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        text=row["text"],
+        source=row["source"],
+        via=row["via"],
+        url=row["url"],
+        published=date.fromisoformat(row["published"]) if row["published"] else None,
+        lang=row["lang"],
+        origin=row["origin"],
+    )
+
+
+def fts_query(terms: Iterable[str]) -> str:
+    """An FTS5 OR-query of bare terms, each quoted so no user text is read as FTS syntax."""
+    unique = dict.fromkeys(t for t in terms if t)
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+        self.set_meta_default("schema_version", str(SCHEMA_VERSION))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- meta ---------------------------------------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def set_meta_default(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- articles -----------------------------------------------------------------------------------------------
+    def get(self, article_id: str) -> StoredArticle | None:
+        row = self.db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if not row:
+            return None
+        return StoredArticle(_row_article(row), row["content_hash"], row["story_id"], row["status"])
+
+    def id_with_hash(self, content_hash: str) -> str | None:
+        row = self.db.execute("SELECT id FROM articles WHERE content_hash = ? LIMIT 1", (content_hash,)).fetchone()
+        return row["id"] if row else None
+
+    def pending_ids(self) -> list[str]:
+        return [r["id"] for r in self.db.execute("SELECT id FROM articles WHERE status = 'pending' ORDER BY rowid")]
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        rows = self.db.execute("SELECT * FROM chunks WHERE article_id = ? ORDER BY idx", (article_id,))
+        return [Chunk(r["id"], r["article_id"], r["idx"], r["text"], r["start"], r["end"], r["lang"]) for r in rows]
+
+    def put_pending(
+        self,
+        article: Article,
+        content_hash: str,
+        story_id: str,
+        chunks: list[Chunk],
+        bands: list[tuple[int, str]],
+        signature: bytes,
+    ) -> None:
+        """Write an article, its chunks and lexical terms in one transaction, marked pending."""
+        with self.transaction():
+            self._delete(article.id)
+            self.db.execute(
+                "INSERT INTO articles(id, title, text, source, via, url, published, lang, origin, content_hash,"
+                " story_id, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    article.id,
+                    article.title,
+                    article.text,
+                    article.source,
+                    article.via,
+                    article.url,
+                    article.published.isoformat() if article.published else None,
+                    article.lang,
+                    article.origin,
+                    content_hash,
+                    story_id,
+                ),
+            )
+            self.db.executemany(
+                "INSERT INTO chunks(id, article_id, idx, start, end, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c.id, c.article_id, c.index, c.start, c.end, c.lang, c.text) for c in chunks],
+            )
+            self.db.executemany(
+                "INSERT INTO chunk_terms(chunk_id, lang, terms) VALUES (?, ?, ?)",
+                [(c.id, c.lang, " ".join(tokens(c.text))) for c in chunks],
+            )
+            self.db.execute(
+                "INSERT INTO article_terms(article_id, lang, terms) VALUES (?, ?, ?)",
+                (article.id, article.lang, " ".join(tokens(article.title + "\n" + article.text))),
+            )
+            self.db.executemany(
+                "INSERT INTO story_bands(band, hash, article_id) VALUES (?, ?, ?)",
+                [(band, value, article.id) for band, value in bands],
+            )
+            self.db.execute("INSERT INTO signatures(article_id, minhash) VALUES (?, ?)", (article.id, signature))
+
+    def mark_indexed(self, article_ids: Iterable[str]) -> None:
+        with self.transaction():
+            self.db.executemany("UPDATE articles SET status = 'indexed' WHERE id = ?", [(i,) for i in article_ids])
+
+    def mark_all_pending(self) -> None:
+        self.db.execute("UPDATE articles SET status = 'pending'")
+
+    def _delete(self, article_id: str) -> None:
+        chunk_ids = [r["id"] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        self.db.executemany("DELETE FROM chunk_terms WHERE chunk_id = ?", [(i,) for i in chunk_ids])
+        self.db.execute("DELETE FROM article_terms WHERE article_id = ?", (article_id,))
+        self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # -- near-duplicates ----------------------------------------------------------------------------------------
+    def band_matches(self, bands: list[tuple[int, str]], exclude: str) -> dict[str, str]:
+        """Articles sharing at least one LSH band with `bands`: article id → story id."""
+        found: dict[str, str] = {}
+        for band, value in bands:
+            for row in self.db.execute(
+                "SELECT a.id, a.story_id FROM story_bands b JOIN articles a ON a.id = b.article_id"
+                " WHERE b.band = ? AND b.hash = ? AND a.id != ?",
+                (band, value, exclude),
+            ):
+                found[row["id"]] = row["story_id"]
+        return found
+
+    def signature(self, article_id: str) -> bytes | None:
+        row = self.db.execute("SELECT minhash FROM signatures WHERE article_id = ?", (article_id,)).fetchone()
+        return row["minhash"] if row else None
+
+    # -- lookups for search -------------------------------------------------------------------------------------
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, sqlite3.Row]:
+        """Indexed chunks with their article facts, by chunk id (pending and orphaned ids are left out)."""
+        rows: dict[str, sqlite3.Row] = {}
+        for i in range(0, len(chunk_ids), 500):
+            batch = chunk_ids[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            for row in self.db.execute(
+                "SELECT c.id AS chunk_id, c.article_id, c.start, c.end, c.lang AS chunk_lang, c.text,"
+                " a.title, a.source, a.url, a.published, a.lang, a.story_id"
+                f" FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})"
+                " AND a.status = 'indexed'",
+                batch,
+            ):
+                rows[row["chunk_id"]] = row
+        return rows
+
+    def story_members(self, story_ids: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for story_id in set(story_ids):
+            out[story_id] = [
+                r["id"]
+                for r in self.db.execute(
+                    "SELECT id FROM articles WHERE story_id = ? AND status = 'indexed' ORDER BY published, id",
+                    (story_id,),
+                )
+            ]
+        return out
+
+    def lexical_chunks(self, query: str, limit: int, lang: str | None = None) -> list[tuple[str, float]]:
+        """Chunk ids ranked by BM25 over the normalised terms (higher score is better)."""
+        return self._lexical("chunk_terms", "chunk_id", query, limit, lang)
+
+    def lexical_articles(self, query: str, limit: int, lang: str | None = None) -> list[tuple[str, float]]:
+        return self._lexical("article_terms", "article_id", query, limit, lang)
+
+    def _lexical(self, table: str, key: str, query: str, limit: int, lang: str | None) -> list[tuple[str, float]]:
+        if not query:
+            return []
+        sql = f"SELECT {key} AS id, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
+        args: list = [query]
+        if lang:
+            sql += " AND lang = ?"
+            args.append(lang)
+        sql += " ORDER BY rank LIMIT ?"
+        args.append(limit)
+        return [(r["id"], -r["rank"]) for r in self.db.execute(sql, args)]
+
+    # -- stats --------------------------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        one = self.db.execute
+        indexed = "FROM articles WHERE status = 'indexed'"
+        return {
+            "articles": one(f"SELECT count(*) {indexed}").fetchone()[0],
+            "pending": one("SELECT count(*) FROM articles WHERE status = 'pending'").fetchone()[0],
+            "chunks": one(
+                "SELECT count(*) FROM chunks c JOIN articles a ON a.id = c.article_id WHERE a.status = 'indexed'"
+            ).fetchone()[0],
+            "stories": one(f"SELECT count(DISTINCT story_id) {indexed}").fetchone()[0],
+            "by_lang": dict(one(f"SELECT lang, count(*) {indexed} GROUP BY lang ORDER BY 2 DESC").fetchall()),
+            "by_source": dict(one(f"SELECT source, count(*) {indexed} GROUP BY source ORDER BY 2 DESC, 1").fetchall()),
+            "by_month": dict(
+                one(
+                    f"SELECT coalesce(substr(published, 1, 7), 'undated'), count(*) {indexed} GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            ),
+            "date_range": list(one(f"SELECT min(published), max(published) {indexed}").fetchone()),
+        }
+
+    def iter_articles(self) -> Iterator[Article]:
+        for row in self.db.execute("SELECT * FROM articles WHERE status = 'indexed' ORDER BY published, id"):
+            yield _row_article(row)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,67 @@
+"""Arabic-aware normalisation and tokenising, for matching only: display always keeps the original text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pyarabic import araby
+
+# Alef/hamza seats, alef maqsura and taa marbuta folded the way search engines do for Arabic.
+# Hand-written because pyarabic.normalize_hamza folds أ/إ to ء, which breaks matching of ordinary words.
+_LETTERS = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ئ": "ي",
+        "ؤ": "و",
+        "ة": "ه",
+        "ک": "ك",
+        "ی": "ي",
+    }
+)
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+
+_STOPWORD_TEXT = """a an the of in on at to for from by with and or but is are was were be been being has have had do does
+    did what which who whom whose when where why how that this these those it its as about into over after before
+    than then there their they them he she his her we you i me my our your not no yes can could will would should
+    may might also said says say tell me please any some all more most other such only own same so very just
+    في من الى على عن ان انه ما ماذا متى اين كيف لماذا هل هي هو هم التي الذي الذين ذلك هذا هذه تلك مع او ثم قد
+    لقد كان كانت يكون بين بعد قبل حول عند كل اي لا لم لن ايضا وقال قال قالت"""
+
+
+def fold_digits(text: str) -> str:
+    return text.translate(_DIGITS)
+
+
+def normalize(text: str) -> str:
+    """Fold case, diacritics, tatweel, letter variants and digits so spelling variants compare equal."""
+    text = unicodedata.normalize("NFKC", text)
+    text = araby.strip_tatweel(araby.strip_tashkeel(text))
+    return text.translate(_LETTERS).translate(_DIGITS).casefold()
+
+
+def _strip_prefix(token: str) -> str:
+    for prefix in _ARABIC_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            return token[len(prefix) :]
+    return token
+
+
+def tokens(text: str, drop_stopwords: bool = False) -> list[str]:
+    """Normalised word tokens with the Arabic definite-article family stripped (light stemming)."""
+    out = []
+    for raw in _TOKEN.findall(normalize(text)):
+        token = _strip_prefix(raw)
+        if drop_stopwords and raw in STOPWORDS:
+            continue
+        out.append(token)
+    return out
+
+
+STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_TEXT.split())

@@ -1,0 +1,104 @@
+"""Chroma collections for chunk vectors and article vectors, embedded or on a Chroma server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+
+from .settings import Settings
+
+
+class IndexMismatchError(RuntimeError):
+    """The index was built with another embedding model: its vectors cannot be compared with this one's."""
+
+
+def connect(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def drop_index(client: chromadb.ClientAPI, name: str) -> None:
+    for collection in (f"{name}_chunks", f"{name}_articles"):
+        if collection in {c.name for c in client.list_collections()}:
+            client.delete_collection(collection)
+
+
+class VectorIndex:
+    """Two collections: `<name>_chunks` (one vector per chunk) and `<name>_articles` (mean of its chunks)."""
+
+    def __init__(self, client: chromadb.ClientAPI, name: str, model_name: str):
+        self.client = client
+        self.name = name
+        self.model_name = model_name
+        self.chunks = self._open(f"{name}_chunks")
+        self.articles = self._open(f"{name}_articles")
+
+    def _open(self, collection: str):
+        col = self.client.get_or_create_collection(
+            collection,
+            metadata={"embedding_model": self.model_name},
+            configuration={"hnsw": {"space": "cosine", "ef_search": 256, "ef_construction": 200}},
+            embedding_function=None,
+        )
+        built_with = (col.metadata or {}).get("embedding_model")
+        if built_with != self.model_name:
+            raise IndexMismatchError(
+                f"the index '{collection}' was built with the embedding model '{built_with}', but the configured "
+                f"model is '{self.model_name}'. Vectors of different models cannot be compared. Either set "
+                f"EMBEDDING_BACKEND back to the model that built it, or rebuild the index with this model: "
+                f"`brief reindex` (it re-embeds every stored article)."
+            )
+        return col
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        if article_ids:
+            where = {"article_id": {"$in": list(article_ids)}}
+            self.chunks.delete(where=where)
+            self.articles.delete(ids=list(article_ids))
+
+    def add(
+        self,
+        chunk_ids: list[str],
+        chunk_vectors: np.ndarray,
+        chunk_meta: list[dict],
+        article_ids: list[str],
+        article_vectors: np.ndarray,
+        article_meta: list[dict],
+    ) -> None:
+        if chunk_ids:
+            self.chunks.upsert(ids=chunk_ids, embeddings=chunk_vectors, metadatas=chunk_meta)
+        if article_ids:
+            self.articles.upsert(ids=article_ids, embeddings=article_vectors, metadatas=article_meta)
+
+    @staticmethod
+    def _query(collection, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:
+        count = collection.count()
+        if count == 0:
+            return []
+        result = collection.query(
+            query_embeddings=[vector], n_results=min(n, count), where=where or None, include=["distances"]
+        )
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def query_chunks(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        return self._query(self.chunks, vector, n, where)
+
+    def query_articles(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        return self._query(self.articles, vector, n, where)
+
+    def chunk_vectors_of(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not article_ids:
+            return {}
+        got = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["embeddings"])
+        return dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
+
+    def article_vectors(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not article_ids:
+            return {}
+        got = self.articles.get(ids=list(article_ids), include=["embeddings"])
+        return dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
