@@ -94,6 +94,12 @@ class Ingester:
             self.report.new += 1
         self._enqueue(article.id)
 
+    @staticmethod
+    def _article_text(article: Article, limit: int) -> str:
+        """Title and opening of the article, cut at a word boundary: the context its chunks are read in."""
+        text = f"{article.title}\n{article.text}".strip()
+        return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0]
+
     def _story_of(self, article_id: str, fingerprint: Fingerprint) -> str:
         best, best_score = article_id, SAME_STORY
         for other_id, story_id in self.store.band_matches(fingerprint.bands(), exclude=article_id).items():
@@ -119,7 +125,13 @@ class Ingester:
         stored = {i: self.store.get(i) for i in ids}
         chunks = {i: self.store.chunks_of(i) for i in ids}
         texts = [c.text for i in ids for c in chunks[i]]
+        settings = self.index.settings
+        embed_articles = settings.article_vector == "embed"
+        if embed_articles:
+            texts += [self._article_text(stored[i].article, settings.article_embed_chars) for i in ids if chunks[i]]
         vectors = self.index.embedder.passages(texts) if texts else np.zeros((0, 0), np.float32)
+        n_chunks = sum(len(chunks[i]) for i in ids)
+        own_vectors = iter(vectors[n_chunks:])
 
         chunk_ids, chunk_meta, article_ids, article_vectors, article_meta = [], [], [], [], []
         row = 0
@@ -136,16 +148,20 @@ class Ingester:
                 chunk_ids.append(chunk.id)
                 chunk_meta.append({**base, "lang": chunk.lang})
             if n:
-                mean = vectors[row : row + n].mean(axis=0)
+                if embed_articles:
+                    vector = next(own_vectors)
+                else:
+                    vector = vectors[row : row + n].mean(axis=0)
+                    vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
                 article_ids.append(article_id)
-                article_vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+                article_vectors.append(vector)
                 article_meta.append({**base, "lang": article.lang})
             row += n
         vectors_index = self.index.vectors
         vectors_index.delete_articles(ids)
         vectors_index.add(
             chunk_ids,
-            vectors,
+            vectors[:n_chunks],
             chunk_meta,
             article_ids,
             np.asarray(article_vectors, dtype=np.float32),

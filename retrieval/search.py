@@ -41,6 +41,7 @@ class Weights:
     dense: float = 1.0
     lexical_chunk: float = 0.5
     lexical_article: float = 0.3
+    cross_lexical: float = 0.3  # lexical weights are scaled by this in the pool of the other language
     dense_candidates: int = 60
     article_candidates: int = 15
     lexical_candidates: int = 60
@@ -67,7 +68,8 @@ class Retriever:
         lexical = self.lexical_query(query)
         sources = self._canonical_sources(filters.sources)
         langs = [filters.lang] if filters.lang else sorted(LANGS, key=lambda lang: lang != detect_lang(query))
-        ranked = [self._rank_language(vector, lexical, lang, filters, sources) for lang in langs]
+        query_lang = detect_lang(query)
+        ranked = [self._rank_language(vector, lexical, lang, filters, sources, lang == query_lang) for lang in langs]
         return self._collect(_interleave(ranked), k, per_article)
 
     # -- one language -------------------------------------------------------------------------------------------
@@ -82,9 +84,10 @@ class Retriever:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _rank_language(
-        self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str]
+        self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str], same_lang: bool
     ) -> list[tuple[sqlite3.Row, float]]:
         w, vectors, store = self.weights, self.index.vectors, self.index.store
+        lexical_scale = 1.0 if same_lang else w.cross_lexical
         where = self._where(lang, filters, sources)
         dense_chunks = vectors.query_chunks(vector, w.dense_candidates, where)
         dense_articles = vectors.query_articles(vector, w.article_candidates, where)
@@ -116,12 +119,13 @@ class Retriever:
         def fused(c: str) -> float:
             score = w.dense / (RRF_K + dense_rank[c])
             if c in chunk_rank:
-                score += w.lexical_chunk / (RRF_K + chunk_rank[c])
+                score += lexical_scale * w.lexical_chunk / (RRF_K + chunk_rank[c])
             if article_of[c] in article_rank:
-                score += w.lexical_article / (RRF_K + article_rank[article_of[c]])
+                score += lexical_scale * w.lexical_article / (RRF_K + article_rank[article_of[c]])
             return score
 
-        return sorted(((rows[c], fused(c)) for c in ids), key=lambda item: -item[1])
+        scored = [(rows[c], score) for c in ids if (score := fused(c)) > 0]
+        return sorted(scored, key=lambda item: -item[1])
 
     @staticmethod
     def _passes(row, lang: str, filters: Filters, sources: list[str]) -> bool:

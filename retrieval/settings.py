@@ -31,7 +31,9 @@ class Settings(BaseSettings):
 
     # Chunking: a chunk holds whole sentences up to about this many characters.
     chunk_chars: int = 600
-    max_article_chars: int = 200_000
+    # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
+    article_vector: str = Field("embed", pattern="^(embed|mean)$")
+    article_embed_chars: int = 2000
 
     # Fetching URLs and feeds.
     http_timeout: float = 20.0

@@ -48,6 +48,8 @@ def decode(data: bytes) -> str:
     """Bytes to text: UTF-8 (with or without BOM) first, else the detected code page (windows-1256 is common)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError("not a text file (binary content)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -141,9 +143,13 @@ def looks_like_feed(raw: str) -> bool:
 def parse_feed(raw: bytes | str, origin: str, fetch_page=None) -> Iterator[Article | Failure]:
     """Entries of an RSS/Atom feed; teaser entries are completed from their page when `fetch_page` is given."""
     feed = feedparser.parse(raw)
+    broken = feed.bozo and not isinstance(feed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if broken:  # report it, and still take whatever entries the lenient parser recovered
+        yield Failure(origin, f"malformed feed ({feed.bozo_exception})")
     if not feed.entries:
-        reason = getattr(feed, "bozo_exception", None)
-        raise SourceError(f"malformed feed ({reason})" if feed.bozo else "the feed has no entries")
+        if not broken:
+            yield Failure(origin, "the feed has no entries")
+        return
     outlet = (feed.feed.get("title") or "").strip()
     for number, entry in enumerate(feed.entries, 1):
         link = entry.get("link", "")

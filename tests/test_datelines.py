@@ -1,0 +1,69 @@
+from datetime import date, datetime
+
+import pytest
+
+from retrieval.datelines import parse_date, parse_dateline
+from retrieval.sources import parse_text
+
+from .conftest import SEED_FILE
+
+
+def test_seed_article_parses_exactly():
+    article = parse_text(SEED_FILE.read_text("utf-8"), "seed", str(SEED_FILE))
+    assert article.title == "بيسكوف: روسيا ستواصل التوسط في تسوية النزاع بين أرمينيا وأذربيجان"
+    assert article.source == "Sputnik"
+    assert article.via == "Pakistan Point News"
+    assert article.published == date(2021, 11, 17)
+    assert article.lang == "ar"
+    assert article.text.startswith("(پاکستان پوائنٹ نیوز / سبوتنيك")
+
+
+@pytest.mark.parametrize(
+    ("body", "outlets", "published", "place"),
+    [
+        ("MOSCOW, Nov 17 (Reuters) - Russia will keep mediating.", ["Reuters"], date(2021, 11, 17), "MOSCOW"),
+        ("يريفان - 17 نوفمبر 2021 (رويترز) - قالت وزارة الدفاع", ["Reuters"], date(2021, 11, 17), "يريفان"),
+        ("باكو - 10 تشرين الثاني/نوفمبر 2020 (الأناضول) - أعلن", ["Anadolu Agency"], date(2020, 11, 10), "باكو"),
+        ("باكو - ١٧ نوفمبر ٢٠٢١ (أ ف ب) - أعلن", ["AFP"], date(2021, 11, 17), "باكو"),
+        ("(سبوتنيك - 17 نوفمبر 2021ء) أعلن", ["Sputnik"], date(2021, 11, 17), ""),
+        ("YEREVAN, November 17, 2021 /ARMENPRESS/. Prime Minister", ["Armenpress"], date(2021, 11, 17), "YEREVAN"),
+        ("ستيباناكيرت - 30 أيلول 2023 (الجزيرة) - قالت", ["Al Jazeera"], date(2023, 9, 30), "ستيباناكيرت"),
+        ("باكو - 17 نوفمبر 2021 - أعلنت الخارجية", [], date(2021, 11, 17), "باكو"),
+    ],
+)
+def test_dateline_forms(body, outlets, published, place):
+    dateline = parse_dateline(body, reference=datetime(2021, 12, 1))
+    assert dateline.outlets == outlets
+    assert dateline.published == published
+    assert dateline.place == place
+
+
+def test_dateline_year_is_inferred_from_the_reference_not_the_future():
+    # "Nov 17" read in January 2022 is November 2021, not November 2022.
+    assert parse_dateline("MOSCOW, Nov 17 (Reuters) -", reference=datetime(2022, 1, 5)).published == date(2021, 11, 17)
+
+
+def test_no_dateline_gives_nothing():
+    dateline = parse_dateline("Armenia and Azerbaijan held talks in Brussels on Monday.")
+    assert dateline.outlets == [] and dateline.published is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 تشرين الثاني/نوفمبر 2020", date(2020, 11, 10)),
+        ("9 تشرين الأول 2020", date(2020, 10, 9)),
+        ("19 أيلول 2023", date(2023, 9, 19)),
+        ("١ كانون الثاني ٢٠٢٤", date(2024, 1, 1)),
+        ("17 نوفمبر 2021ء", date(2021, 11, 17)),
+        ("2021-11-17T10:00:00Z", date(2021, 11, 17)),
+        ("Wed, 17 Nov 2021 10:00:00 GMT", date(2021, 11, 17)),
+    ],
+)
+def test_parse_date_forms(text, expected):
+    assert parse_date(text) == expected
+
+
+def test_parse_date_rejects_non_dates():
+    assert parse_date("") is None
+    assert parse_date("no date here at all") is None

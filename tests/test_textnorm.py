@@ -1,0 +1,41 @@
+from retrieval.lang import detect_lang
+from retrieval.textnorm import normalize, tokens
+
+
+def test_arabic_variants_fold_together():
+    assert normalize("إِقْلِيمُ") == normalize("اقليم")
+    assert normalize("قـــره بـــاغ") == normalize("قره باغ")
+    assert normalize("مُسْتَشْفَى") == normalize("مستشفي")
+    assert normalize("المدينة") == normalize("المدينه")
+    assert normalize("أذربيجان") == normalize("آذربيجان") == normalize("اذربيجان")
+    assert normalize("٢٠٢٣") == "2023"
+
+
+def test_latin_case_folds():
+    assert normalize("Nagorno-KARABAKH") == "nagorno-karabakh"
+
+
+def test_tokens_strip_definite_article_but_keep_short_words():
+    assert tokens("الحدود والحدود بالحدود") == ["حدود", "حدود", "حدود"]
+    assert tokens("ال") == ["ال"]
+
+
+def test_stopwords_dropped_only_on_request():
+    assert "the" in tokens("the border")
+    assert tokens("What is the border?", drop_stopwords=True) == ["border"]
+    assert tokens("ماذا قال بيسكوف عن الوساطة؟", drop_stopwords=True) == ["بيسكوف", "وساطه"]
+
+
+def test_display_text_is_never_changed_by_matching(index):
+    # normalisation is for matching only: the stored article keeps its original spelling
+    from retrieval.sources import parse_text
+
+    article = parse_text("عنوانٌ\nقالَ المتحدثُ إنّ الوضعَ هادئ.", "x", "x")
+    assert "قالَ" in article.text
+
+
+def test_language_by_script():
+    assert detect_lang("أعلن المتحدث الرسمي") == "ar"
+    assert detect_lang("Armenia said on Sunday") == "en"
+    assert detect_lang("Armenia أرمينيا أذربيجان") == "ar"
+    assert detect_lang("12345") == ""
