@@ -71,7 +71,10 @@ def test_near_duplicate_wire_copies_share_a_story(index):
 
 
 def test_windows_1256_file_is_decoded(index, tmp_path):
-    text = "اشتباكات على الحدود\n\nيريفان - 13 أيلول 2022 (رويترز) - قالت وزارة الدفاع الأرمينية إن القوات الأذربيجانية قصفت مواقع حدودية."
+    text = (
+        "اشتباكات على الحدود\n\nيريفان - 13 أيلول 2022 (رويترز) - "
+        "قالت وزارة الدفاع الأرمينية إن القوات الأذربيجانية قصفت مواقع حدودية."
+    )
     path = tmp_path / "cp1256.txt"
     path.write_bytes(text.encode("cp1256"))
     report = ingest(index, [str(path)])
