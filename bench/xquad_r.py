@@ -107,13 +107,14 @@ def main() -> None:
         started = time.perf_counter()
         with out.open("w", encoding="utf-8") as f:
             for q in questions:
-                for pool in ("ar", "en"):
-                    hits = retriever.search(q["question"], k=args.depth, filters=Filters(lang=pool), per_article=None)
+                for pool in ("ar", "en", "ar+en"):
+                    lang = None if pool == "ar+en" else pool
+                    hits = retriever.search(q["question"], k=args.depth, filters=Filters(lang=lang), per_article=None)
                     ranked = list(dict.fromkeys(passage_of(h) for h in hits))
                     line = {"question_id": q["id"], "pool": pool, "ranked_passage_ids": ranked}
                     f.write(json.dumps(line) + "\n")
         elapsed = time.perf_counter() - started
-        print(f"\n== {mode} ({len(questions)} questions × 2 pools, {elapsed:.0f} s) ==", flush=True)
+        print(f"\n== {mode} ({len(questions)} questions × 3 pools, {elapsed:.0f} s) ==", flush=True)
         subprocess.run(
             [sys.executable, str(DATA / "eval.py"), str(out), "--data", str(data), "--ks", "1,5,10"], check=True
         )

@@ -1,0 +1,85 @@
+from datetime import date
+
+import pytest
+
+from retrieval.index import Index
+from retrieval.ingest import ingest
+from retrieval.search import Filters, Retriever
+from retrieval.settings import Settings
+
+from .conftest import CORPUS, SEEDS
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory, embedder):
+    settings = Settings(_env_file=None, brief_data_dir=tmp_path_factory.mktemp("corpus"), chroma_host=None)
+    index = Index(settings, embedder=embedder)
+    report = ingest(index, [str(SEEDS), str(CORPUS)])
+    assert report.failed == 0
+    yield index
+    index.close()
+
+
+def origin(index, hit) -> str:
+    return index.store.get(hit.article_id).article.origin.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Peskov say about Russia's mediation between Armenia and Azerbaijan?",
+        "ماذا قال بيسكوف عن وساطة روسيا بين أرمينيا وأذربيجان؟",
+    ],
+)
+def test_peskov_mediation_finds_the_seed_first(corpus_index, question):
+    hits = Retriever(corpus_index).search(question, k=5)
+    assert origin(corpus_index, hits[0]) == "000_104105c63aa4b763.txt"
+    assert hits[0].source == "Sputnik" and hits[0].published == "2021-11-17"
+
+
+def test_english_question_finds_an_answer_that_exists_only_in_arabic(corpus_index):
+    hits = Retriever(corpus_index).search("How many people fled Karabakh to Armenia in September 2023?", k=4)
+    assert "ar_aljazeera_exodus.txt" in [origin(corpus_index, h) for h in hits[:2]]
+
+
+def test_arabic_question_finds_an_answer_that_exists_only_in_english(corpus_index):
+    hits = Retriever(corpus_index).search("ما هو طريق ترامب للسلام والازدهار الدولي؟", k=4)
+    assert "en_ap_washington_summit.txt" in [origin(corpus_index, h) for h in hits[:2]]
+
+
+def test_both_languages_are_represented(corpus_index):
+    hits = Retriever(corpus_index).search("border clashes September 2022 soldiers killed", k=6)
+    assert {h.lang for h in hits} == {"ar", "en"}
+    files = [origin(corpus_index, h) for h in hits]
+    assert "en_afp_border_clashes_2022.txt" in files[:3] and "ar_anadolu_border_clashes_2022.txt" in files[:3]
+
+
+def test_filters_by_language_outlet_and_date(corpus_index):
+    retriever = Retriever(corpus_index)
+    question = "Armenia Azerbaijan"
+    assert {h.lang for h in retriever.search(question, k=10, filters=Filters(lang="ar"))} == {"ar"}
+    by_outlet = retriever.search(question, k=10, filters=Filters(sources=["رويترز"]))
+    assert by_outlet and {h.source for h in by_outlet} == {"Reuters"}
+    dated = retriever.search(question, k=10, filters=Filters(since=date(2023, 1, 1), until=date(2024, 12, 31)))
+    assert dated and all("2023-01-01" <= h.published <= "2024-12-31" for h in dated)
+    assert retriever.search(question, k=10, filters=Filters(since=date(2030, 1, 1))) == []
+
+
+def test_hits_carry_offsets_into_the_stored_article(corpus_index):
+    for hit in Retriever(corpus_index).search("Lachin corridor checkpoint", k=5):
+        article = corpus_index.store.get(hit.article_id).article
+        assert article.text[hit.start : hit.end] == hit.text
+
+
+def test_glossary_expansion_crosses_languages_lexically(corpus_index):
+    query = Retriever(corpus_index).lexical_query("Lachin corridor")
+    assert '"لاتشين"' in query and '"lachin"' in query
+    hits = corpus_index.store.lexical_chunks(query, 10, lang="ar")
+    assert hits, "the Arabic name from the glossary matches Arabic text"
+
+
+def test_lexical_query_is_safe_for_fts_syntax(corpus_index):
+    retriever = Retriever(corpus_index)
+    for nasty in ['"unbalanced', "NEAR(a b)", "a* OR -b", "col:value", "'; DROP TABLE articles; --", "؟؟؟"]:
+        retriever.search(nasty, k=3)  # must not raise
+    assert retriever.search("   ", k=3) == []
