@@ -156,7 +156,7 @@ def parse_feed(raw: bytes | str, origin: str, fetch_page=None) -> Iterator[Artic
         where = link or f"{origin}#{number}"
         try:
             html = entry.content[0].value if entry.get("content") else entry.get("summary", "")
-            text = trafilatura.html2txt(html) if "<" in html else html
+            text = trafilatura.html2txt(f"<html><body>{html}</body></html>") if "<" in html else html
             article_id = stable_id("url", link) if link else stable_id("entry", entry.get("id") or f"{origin}#{number}")
             if fetch_page and link.startswith(("http://", "https://")) and len(text) < SHORT_ENTRY:
                 try:

@@ -1,0 +1,77 @@
+"""The `brief` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, SEEDS
+
+BRIEF = str(Path(sys.executable).with_name("brief"))
+
+
+def brief(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "EMBEDDING_", "OPENAI_"))}
+    env["BRIEF_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [BRIEF, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300, cwd=data_dir.parent
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "data"
+    result = brief(path, "ingest", str(SEEDS), str(CORPUS))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("articles: 8 new, 0 updated, 0 unchanged, 0 duplicate, 0 failed;")
+    return path
+
+
+def test_search_json_hit_has_every_field(data_dir):
+    result = brief(data_dir, "search", "Peskov Russian mediation", "--k", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(hits) == 3
+    expected = {"article_id", "chunk_id", "story_id", "url", "title", "source", "published", "lang", "text", "score"}
+    assert expected <= set(hits[0])
+    assert hits[0]["source"] == "Sputnik"
+
+
+def test_search_reads_queries_from_stdin(data_dir):
+    result = brief(data_dir, "search", "--json", "--k", "2", "-", stdin="Lachin checkpoint\n\nممر لاتشين\n")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["Lachin checkpoint", "ممر لاتشين"]
+    assert all(len(line["hits"]) == 2 for line in lines)
+
+
+def test_search_filters_and_text_output(data_dir):
+    result = brief(data_dir, "search", "clashes", "--lang", "ar", "--since", "2022-01-01", "--until", "2022-12-31")
+    assert result.returncode == 0, result.stderr
+    assert "Anadolu Agency · 2022-09-14" in result.stdout
+    assert "[en]" not in result.stdout
+    bad = brief(data_dir, "search", "clashes", "--since", "last week")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_stats_counts_by_language_outlet_and_month(data_dir):
+    result = brief(data_dir, "stats", "--json")
+    stats = json.loads(result.stdout)
+    assert stats["articles"] == 8 and stats["stories"] == 7 and stats["pending"] == 0
+    assert stats["by_lang"] == {"en": 5, "ar": 3}
+    assert stats["by_source"]["Reuters"] == 3 and stats["by_source"]["Sputnik"] == 1
+    assert stats["date_range"] == ["2021-11-17", "2025-08-08"]
+    assert "by outlet:" in brief(data_dir, "stats").stdout
+
+
+def test_ingest_exit_status_reports_failures(data_dir, tmp_path):
+    (tmp_path / "broken.atom").write_text("<feed><entry>", "utf-8")
+    result = brief(data_dir, "ingest", str(SEEDS), str(tmp_path / "broken.atom"))
+    assert result.returncode == 1
+    assert "failed: " in result.stderr and "broken.atom" in result.stderr
+    assert "1 unchanged" in result.stdout

@@ -1,0 +1,75 @@
+"""An ingest killed with SIGKILL leaves a consistent index, and a rerun completes it."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+
+from retrieval.index import Index
+from retrieval.search import Retriever
+from retrieval.settings import Settings
+
+from .test_cli import BRIEF, brief
+
+PLACES = ["Goris", "Jermuk", "Sotk", "Tavush", "Lachin", "Shusha", "Agdam", "Kalbajar", "Fuzuli", "Jabrayil"]
+
+
+def write_corpus(folder, n: int) -> None:
+    rng = random.Random(5)
+    for i in range(n):
+        place = PLACES[i % len(PLACES)]
+        sentences = [
+            f"Report {i}: officials in {place} described incident number {i * 7 + 3} on the border.",
+            f"Witnesses counted {rng.randint(2, 900)} shells near {place} on day {i}.",
+            f"The ministry said {rng.randint(1, 60)} people were evacuated from village {i}.",
+        ] * 4
+        (folder / f"report_{i:03}.txt").write_text(f"Border report {i} from {place}\n\n" + " ".join(sentences), "utf-8")
+
+
+def counts(db_path) -> dict[str, int]:
+    with sqlite3.connect(db_path) as db:
+        return dict(db.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+
+
+def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_corpus(corpus, 120)
+    data = tmp_path / "data"
+    env_data = {"BRIEF_DATA_DIR": str(data)}
+    process = subprocess.Popen(
+        [BRIEF, "ingest", str(corpus)], env={**os.environ, **env_data}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    db_path = data / "store.sqlite3"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db_path.exists() and counts(db_path).get("indexed", 0) >= 1:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    killed = counts(db_path)
+    assert 1 <= killed.get("indexed", 0) < 120, f"killed mid-way: {killed}"
+
+    # Consistent after the kill: search sees only fully indexed articles.
+    settings = Settings(_env_file=None, brief_data_dir=data)
+    index = Index(settings, embedder=embedder)
+    indexed = {a.id for a in index.store.iter_articles()}
+    for hit in Retriever(index).search("shells near Goris", k=20, per_article=None):
+        assert hit.article_id in indexed
+    index.close()
+
+    rerun = brief(data, "ingest", str(corpus))
+    assert rerun.returncode == 0, rerun.stderr
+    assert counts(db_path) == {"indexed": 120}
+    index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
+    stats = index.store.stats()
+    assert index.vectors.chunks.count() == stats["chunks"]
+    assert index.vectors.articles.count() == 120
+    again = brief(data, "ingest", str(corpus))
+    assert "0 new, 0 updated, 120 unchanged" in again.stdout
