@@ -1,0 +1,30 @@
+import re
+
+from retrieval.settings import Settings
+
+from .conftest import ROOT
+
+
+def test_every_setting_is_documented_in_env_example_with_its_default(monkeypatch):
+    example = (ROOT / ".env.example").read_text("utf-8")
+    documented = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert documented == {name.upper() for name in Settings.model_fields}
+    for name in documented:
+        monkeypatch.delenv(name, raising=False)
+    from_example = Settings(_env_file=ROOT / ".env.example")
+    defaults = Settings(_env_file=None)
+    assert from_example.model_dump() == defaults.model_dump()
+
+
+def test_environment_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("BRIEF_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("CHUNK_CHARS", "900")
+    settings = Settings(_env_file=None)
+    assert settings.data_dir == tmp_path / "elsewhere" and settings.data_dir.is_dir()
+    assert settings.chunk_chars == 900
+
+
+def test_secrets_do_not_show_in_repr(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    settings = Settings(_env_file=None)
+    assert "sk-very-secret" not in repr(settings) and "sk-very-secret" not in str(settings.model_dump())
