@@ -14,7 +14,9 @@ from .ingest import IngestReport, ingest
 from .models import Hit
 from .search import Filters, Retriever
 from .settings import Settings
-from .vectors import IndexMismatchError
+from .vectors import IndexMismatchError, IndexUnavailableError
+
+INDEX_ERRORS = (IndexMismatchError, IndexUnavailableError)
 
 
 def _date(ctx, param, value: str | None) -> date | None:
@@ -55,7 +57,7 @@ def ingest_command(sources: tuple[str, ...]) -> None:
 
     try:
         report = ingest(index, sources, on_article=progress)
-    except IndexMismatchError as exc:
+    except INDEX_ERRORS as exc:
         _fail(str(exc))
     finally:
         bar.close()
@@ -102,7 +104,7 @@ def search_command(query, k, lang, sources, since, until, as_json) -> None:
                     _print_hits(hits)
             return
         hits = retriever.search(query, k=k, filters=filters)
-    except IndexMismatchError as exc:
+    except INDEX_ERRORS as exc:
         _fail(str(exc))
     if as_json:
         for hit in hits:
@@ -134,7 +136,10 @@ def stats_command(as_json: bool) -> None:
 def reindex_command() -> None:
     """Re-embed every stored article with the configured embedding model."""
     index = _open_index()
-    index.reset_vectors()
+    try:
+        index.reset_vectors()
+    except IndexUnavailableError as exc:
+        _fail(str(exc))
     report = ingest(index, [])
     click.echo(report.summary())
 

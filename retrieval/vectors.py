@@ -11,6 +11,10 @@ from chromadb.config import Settings as ChromaSettings
 from .settings import Settings
 
 
+class IndexUnavailableError(RuntimeError):
+    """The vector index cannot be reached (a Chroma server that is down or refuses the connection)."""
+
+
 class IndexMismatchError(RuntimeError):
     """The index was built with another embedding model: its vectors cannot be compared with this one's."""
 
@@ -18,7 +22,13 @@ class IndexMismatchError(RuntimeError):
 def connect(settings: Settings) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except ValueError as exc:
+            raise IndexUnavailableError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}: is it running? "
+                "(unset CHROMA_HOST to use the embedded index)"
+            ) from exc
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
 

@@ -75,3 +75,13 @@ def test_ingest_exit_status_reports_failures(data_dir, tmp_path):
     assert result.returncode == 1
     assert "failed: " in result.stderr and "broken.atom" in result.stderr
     assert "1 unchanged" in result.stdout
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path):
+    env_path = tmp_path / "data"
+    # the helper strips CHROMA_* from the environment: this also shows `.env` in the working directory is read
+    (tmp_path / ".env").write_text("CHROMA_HOST=127.0.0.1\nCHROMA_PORT=9\n", "utf-8")
+    result = brief(env_path, "search", "Lachin")
+    assert result.returncode == 2
+    assert "cannot reach the Chroma server at 127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr
