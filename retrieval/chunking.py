@@ -124,6 +124,7 @@ def chunk_article(article: Article, chunk_chars: int = 600) -> list[Chunk]:
                     start=start,
                     end=end,
                     lang=detect_lang(body) or article.lang,
+                    sentences=list(group),
                 )
             )
             group.clear()

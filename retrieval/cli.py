@@ -113,6 +113,47 @@ def search_command(query, k, lang, sources, since, until, as_json) -> None:
         _print_hits(hits)
 
 
+def _answerer():
+    from .answering import Answerer
+
+    return Answerer(_open_index())
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("--lang", type=click.Choice(["ar", "en"]), help="Answer in this language (default: the question's).")
+@click.option("--json", "as_json", is_flag=True, help="The answer record as JSON (one line per question with '-').")
+def ask_command(question: str, lang: str | None, as_json: bool) -> None:
+    """Answer QUESTION with cited sources; QUESTION '-' reads one question per line from stdin."""
+    from .render import render_text
+
+    try:
+        answerer = _answerer()
+        questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+        for text in questions:
+            if not text:
+                continue
+            answer = answerer.answer(text, lang=lang)
+            if as_json:
+                click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            else:
+                click.echo(render_text(answer) + ("\n" if question == "-" else ""))
+    except INDEX_ERRORS as exc:
+        _fail(str(exc))
+
+
+@main.command("chat")
+@click.option("--lang", type=click.Choice(["ar", "en"]), help="Answer language (default: each question's own).")
+def chat_command(lang: str | None) -> None:
+    """A console chat: follow-ups use the previous answer; /lang ar|en, /sources, /help, /quit."""
+    from .console import run_console
+
+    try:
+        run_console(_answerer(), lang)
+    except INDEX_ERRORS as exc:
+        _fail(str(exc))
+
+
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 def stats_command(as_json: bool) -> None:

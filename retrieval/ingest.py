@@ -95,6 +95,20 @@ class Ingester:
         self._enqueue(article.id)
 
     @staticmethod
+    def _sentence_rows(chunks, chunk_vectors, sentence_vectors) -> list[tuple[str, int, bytes]]:
+        """A one-sentence chunk's vector is its sentence's vector; longer chunks had each sentence embedded."""
+        rows = []
+        for chunk, chunk_vector in zip(chunks, chunk_vectors, strict=True):
+            if len(chunk.sentences) == 1:
+                rows.append((chunk.id, 0, np.asarray(chunk_vector, np.float32).tobytes()))
+            else:
+                rows.extend(
+                    (chunk.id, i, np.asarray(next(sentence_vectors), np.float32).tobytes())
+                    for i in range(len(chunk.sentences))
+                )
+        return rows
+
+    @staticmethod
     def _article_text(article: Article, limit: int) -> str:
         """Title and opening of the article, cut at a word boundary: the context its chunks are read in."""
         text = f"{article.title}\n{article.text}".strip()
@@ -124,14 +138,19 @@ class Ingester:
         ids, self._queue, self._queued_chunks = self._queue, [], 0
         stored = {i: self.store.get(i) for i in ids}
         chunks = {i: self.store.chunks_of(i) for i in ids}
-        texts = [c.text for i in ids for c in chunks[i]]
         settings = self.index.settings
         embed_articles = settings.article_vector == "embed"
+        all_chunks = [c for i in ids for c in chunks[i]]
+        # One model call for chunks, article openings and the sentences of multi-sentence chunks.
+        texts = [c.text for c in all_chunks]
         if embed_articles:
             texts += [self._article_text(stored[i].article, settings.article_embed_chars) for i in ids if chunks[i]]
+        n_chunks, n_own = len(all_chunks), len(texts) - len(all_chunks)
+        split = [c for c in all_chunks if len(c.sentences) > 1]
+        texts += [stored[c.article_id].article.text[s:e] for c in split for s, e in c.sentences]
         vectors = self.index.embedder.passages(texts) if texts else np.zeros((0, 0), np.float32)
-        n_chunks = sum(len(chunks[i]) for i in ids)
-        own_vectors = iter(vectors[n_chunks:])
+        own_vectors = iter(vectors[n_chunks : n_chunks + n_own])
+        sentence_rows = self._sentence_rows(all_chunks, vectors[:n_chunks], iter(vectors[n_chunks + n_own :]))
 
         chunk_ids, chunk_meta, article_ids, article_vectors, article_meta = [], [], [], [], []
         row = 0
@@ -167,7 +186,7 @@ class Ingester:
             np.asarray(article_vectors, dtype=np.float32),
             article_meta,
         )
-        self.store.mark_indexed(ids)
+        self.store.mark_indexed(ids, sentence_rows)
         self.report.chunks += len(chunk_ids)
 
 

@@ -32,6 +32,7 @@ class Chunk:
     start: int
     end: int
     lang: str
+    sentences: list[tuple[int, int]] = field(default_factory=list)  # spans into Article.text
 
 
 @dataclass

@@ -39,6 +39,7 @@ class Filters:
     sources: list[str] = field(default_factory=list)
     since: date | None = None
     until: date | None = None
+    exclude_articles: frozenset[str] = frozenset()  # search as if these articles were not in the store
 
 
 @dataclass
@@ -67,13 +68,20 @@ class Retriever:
         expansion = " ".join(self.glossary.expansion(query))
         return fts_query(tokens(query, drop_stopwords=True) + tokens(expansion))
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, per_article: int | None = 2) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        per_article: int | None = 2,
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
         """The best `k` chunks, one story's copies collapsed, at most `per_article` chunks of one article."""
         filters = filters or Filters()
         query = " ".join(query.split())
         if not query:
             return []
-        vector = self.index.embedder.query(query)
+        vector = self.index.embedder.query(query) if vector is None else vector
         lexical = self.lexical_query(query)
         sources = self._canonical_sources(filters.sources)
         query_lang = detect_lang(query)
@@ -142,7 +150,7 @@ class Retriever:
     @staticmethod
     def _passes(row, lang: str, filters: Filters, sources: list[str]) -> bool:
         """The same filters as the Chroma `where`, for candidates that came from the lexical index."""
-        if row["chunk_lang"] != lang:
+        if row["chunk_lang"] != lang or row["article_id"] in filters.exclude_articles:
             return False
         if sources and row["source"] not in sources:
             return False

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_timeout: float = 30.0
 
+    # Answers: an LLM through any OpenAI-compatible endpoint when OPENAI_API_KEY or OPENAI_BASE_URL is set.
+    llm_model: str = "gpt-4o-mini"
+    llm_max_tokens: int = 600
+    llm_max_retries: int = 1
+    prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts")
+
     # Chunking: a chunk holds whole sentences up to about this many characters.
     chunk_chars: int = 600
     # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
@@ -38,6 +44,10 @@ class Settings(BaseSettings):
     # Fetching URLs and feeds.
     http_timeout: float = 20.0
     user_agent: str = "CaucasusBrief/0.1 (+https://github.com/caucasus-brief)"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
 
     @cached_property
     def data_dir(self) -> Path:

@@ -6,11 +6,14 @@ sees `indexed` articles, so an ingest killed half-way leaves nothing half-visibl
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+import numpy as np
 
 from .models import Article, Chunk
 from .textnorm import tokens
@@ -44,9 +47,16 @@ CREATE TABLE IF NOT EXISTS chunks (
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
     lang TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    sentences TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, idx)
+);
 CREATE TABLE IF NOT EXISTS story_bands (
     band INTEGER NOT NULL,
     hash TEXT NOT NULL,
@@ -132,7 +142,19 @@ class Store:
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         rows = self.db.execute("SELECT * FROM chunks WHERE article_id = ? ORDER BY idx", (article_id,))
-        return [Chunk(r["id"], r["article_id"], r["idx"], r["text"], r["start"], r["end"], r["lang"]) for r in rows]
+        return [
+            Chunk(
+                r["id"],
+                r["article_id"],
+                r["idx"],
+                r["text"],
+                r["start"],
+                r["end"],
+                r["lang"],
+                [tuple(span) for span in json.loads(r["sentences"])],
+            )
+            for r in rows
+        ]
 
     def put_pending(
         self,
@@ -164,8 +186,12 @@ class Store:
                 ),
             )
             self.db.executemany(
-                "INSERT INTO chunks(id, article_id, idx, start, end, lang, text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(c.id, c.article_id, c.index, c.start, c.end, c.lang, c.text) for c in chunks],
+                "INSERT INTO chunks(id, article_id, idx, start, end, lang, text, sentences)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, c.article_id, c.index, c.start, c.end, c.lang, c.text, json.dumps(c.sentences))
+                    for c in chunks
+                ],
             )
             self.db.executemany(
                 "INSERT INTO chunk_terms(chunk_id, lang, terms) VALUES (?, ?, ?)",
@@ -181,9 +207,28 @@ class Store:
             )
             self.db.execute("INSERT INTO signatures(article_id, minhash) VALUES (?, ?)", (article.id, signature))
 
-    def mark_indexed(self, article_ids: Iterable[str]) -> None:
+    def mark_indexed(self, article_ids: Iterable[str], sentence_vectors: Iterable[tuple[str, int, bytes]] = ()) -> None:
+        """Store the sentence vectors and make the articles visible to search, in one transaction."""
         with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors(chunk_id, idx, vector) VALUES (?, ?, ?)", sentence_vectors
+            )
             self.db.executemany("UPDATE articles SET status = 'indexed' WHERE id = ?", [(i,) for i in article_ids])
+
+    def sentences(self, chunk_ids: Iterable[str]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray | None]]:
+        """Chunk id → (sentence spans into the article text, their vectors or None if not stored)."""
+        out: dict[str, tuple[list[tuple[int, int]], np.ndarray | None]] = {}
+        for chunk_id in dict.fromkeys(chunk_ids):
+            row = self.db.execute("SELECT sentences FROM chunks WHERE id = ?", (chunk_id,)).fetchone()
+            if row is None:
+                continue
+            spans = [tuple(span) for span in json.loads(row["sentences"])]
+            rows = self.db.execute(
+                "SELECT vector FROM sentence_vectors WHERE chunk_id = ? ORDER BY idx", (chunk_id,)
+            ).fetchall()
+            vectors = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows]) if rows else None
+            out[chunk_id] = (spans, vectors if vectors is not None and len(vectors) == len(spans) else None)
+        return out
 
     def mark_all_pending(self) -> None:
         self.db.execute("UPDATE articles SET status = 'pending'")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -80,6 +81,79 @@ class OpenAIEmbeddings(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+class OpenAIChat(BaseHTTPRequestHandler):
+    """POST /v1/chat/completions, scripted: each request takes the next reply from `script`.
+
+    A reply is {"content": str} (200, streamed as server-sent events when the request asks), {"status": 429 | 500},
+    {"delay": seconds, ...} to answer late, or {"garbage": True} for a body that is not JSON.
+    """
+
+    script: list[dict] = []
+    seen: list[dict] = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        OpenAIChat.seen.append(body)
+        reply = OpenAIChat.script.pop(0) if OpenAIChat.script else {"content": "NO_ANSWER"}
+        if reply.get("delay"):
+            time.sleep(reply["delay"])
+        status = reply.get("status", 200)
+        if status != 200:
+            raw = json.dumps({"error": {"message": "scripted failure", "type": "server_error"}}).encode()
+            self._send(status, "application/json", raw, {"Retry-After": "0"} if status == 429 else {})
+            return
+        if reply.get("garbage"):
+            self._send(200, "application/json", b"<html>upstream proxy error</html>")
+            return
+        if body.get("stream"):
+            self._stream(body["model"], reply["content"])
+            return
+        payload = {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": reply["content"]}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        self._send(200, "application/json", json.dumps(payload).encode())
+
+    def _stream(self, model: str, content: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        pieces = [content[i : i + 12] for i in range(0, len(content), 12)]
+        for i, piece in enumerate([*pieces, None]):
+            delta = {"content": piece} if piece is not None else {}
+            if i == 0:
+                delta["role"] = "assistant"
+            chunk = {
+                "id": "chatcmpl-test",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None if piece is not None else "stop"}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+    def _send(self, status: int, kind: str, raw: bytes, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(raw)
 

@@ -1,0 +1,110 @@
+"""Generated answers through any OpenAI-compatible chat endpoint (langchain-openai), prompts kept in `prompts/`.
+
+Sources reach the model numbered and fenced as untrusted data; what comes back is checked sentence by sentence
+(`citations.py`) before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.messages import BaseMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_openai import ChatOpenAI
+
+from .models import Hit
+from .settings import Settings
+
+NO_ANSWER = "NO_ANSWER"
+LANGUAGE_NAMES = {"ar": "Arabic", "en": "English"}
+
+
+class LLMUnusableError(RuntimeError):
+    """The model answered, but not with anything usable (empty, or no valid citation at all)."""
+
+
+@dataclass
+class Prompts:
+    system: dict[str, str]
+    answer: dict[str, str]
+    rewrite: str
+
+    @classmethod
+    def load(cls, folder: Path) -> Prompts:
+        def read(name: str) -> str:
+            return (folder / name).read_text("utf-8").strip()
+
+        return cls(
+            system={lang: read(f"system.{lang}.md") for lang in ("ar", "en")},
+            answer={lang: read(f"answer.{lang}.md") for lang in ("ar", "en")},
+            rewrite=read("rewrite.md"),
+        )
+
+
+def fence(text: str) -> str:
+    """Article text inside a <source> fence cannot close the fence or open another one."""
+    return re.sub(r"</?\s*source\b[^>]*>", lambda m: m.group().replace("<", "‹").replace(">", "›"), text, flags=re.I)
+
+
+def format_sources(hits: list[Hit]) -> str:
+    blocks = []
+    for n, hit in enumerate(hits, 1):
+        attributes = (
+            f'id="{n}" outlet="{fence(hit.source or "unknown")}" date="{hit.published or "undated"}" '
+            f'language="{LANGUAGE_NAMES.get(hit.lang, hit.lang)}" title="{fence(hit.title).replace(chr(34), chr(39))}"'
+        )
+        blocks.append(f"<source {attributes}>\n{fence(hit.text)}\n</source>")
+    return "\n\n".join(blocks)
+
+
+class LLMClient:
+    def __init__(self, settings: Settings):
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        self.chat = ChatOpenAI(
+            model=settings.llm_model,
+            base_url=settings.openai_base_url,
+            api_key=key,
+            timeout=settings.openai_timeout,
+            max_tokens=settings.llm_max_tokens,
+            max_retries=settings.llm_max_retries,
+            temperature=0,
+        )
+        self.prompts = Prompts.load(settings.prompts_dir)
+
+    def messages(self, question: str, lang: str, hits: list[Hit]) -> list[BaseMessage]:
+        template = ChatPromptTemplate.from_messages(
+            [("system", self.prompts.system[lang]), ("human", self.prompts.answer[lang])]
+        )
+        return template.format_messages(question=question, sources=format_sources(hits))
+
+    def generate(
+        self, question: str, lang: str, hits: list[Hit], on_partial: Callable[[str], None] | None = None
+    ) -> str:
+        """The model's raw answer; streamed to `on_partial` (the text so far) when given."""
+        messages = self.messages(question, lang, hits)
+        if on_partial is None:
+            return _content(self.chat.invoke(messages).content)
+        text = ""
+        for piece in self.chat.stream(messages):
+            text += _content(piece.content)
+            on_partial(text)
+        return text
+
+    def rewrite(self, question: str, previous_question: str, previous_answer: str) -> str:
+        template = ChatPromptTemplate.from_messages([("human", self.prompts.rewrite)])
+        messages = template.format_messages(
+            question=question, previous_question=previous_question, previous_answer=previous_answer
+        )
+        rewritten = _content(self.chat.invoke(messages).content).strip()
+        if not rewritten or len(rewritten) > 4 * len(question) + 200:
+            raise LLMUnusableError("the rewritten question is empty or implausibly long")
+        return rewritten
+
+
+def _content(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content or [])

@@ -1,0 +1,232 @@
+"""Cited answers, extractive (offline) and generated (an OpenAI-compatible server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import SecretStr
+
+from retrieval.answering import Answerer
+from retrieval.index import Index
+from retrieval.ingest import ingest
+from retrieval.llm import LLMClient
+from retrieval.settings import Settings
+
+from .conftest import CORPUS, SEEDS
+from .servers import OpenAIChat, serving
+
+FIGURES = CORPUS.parent / "corpus_figures"
+
+
+@pytest.fixture(scope="module")
+def store_index(tmp_path_factory, embedder):
+    settings = Settings(_env_file=None, brief_data_dir=tmp_path_factory.mktemp("answers"), chroma_host=None)
+    index = Index(settings, embedder=embedder)
+    assert ingest(index, [str(SEEDS), str(CORPUS), str(FIGURES)]).failed == 0
+    yield index
+    index.close()
+
+
+@pytest.fixture
+def answerer(store_index):
+    return Answerer(store_index, use_llm=False)
+
+
+def assert_grounded(answer, index):
+    """Every line cites [n], every n resolves to a stored article, every quote is verbatim in that article."""
+    assert answer.citations
+    numbers = {c.n for c in answer.citations}
+    for line in answer.text.splitlines():
+        if line.endswith(":") and "[" not in line:
+            continue  # a framing line ("Outlets give different figures:")
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", line)}
+        assert cited and cited <= numbers, line
+    for citation in answer.citations:
+        article = index.store.get(citation.article_id).article
+        for part in citation.quote.split(" … "):
+            assert part in article.text
+        assert citation.source == article.source and citation.url == article.url
+
+
+def test_arabic_question_gets_an_arabic_answer_citing_the_seed(answerer, store_index):
+    answer = answerer.answer("ماذا قال بيسكوف عن وساطة روسيا بين أرمينيا وأذربيجان؟")
+    assert (answer.lang, answer.mode, answer.answered) == ("ar", "extractive", True)
+    assert answer.text.startswith("بحسب سبوتنيك (17 نوفمبر 2021) [1]: ")
+    assert "روسيا ستواصل التوسط" in answer.text
+    seed = answer.citations[0]
+    assert (seed.source, seed.published, seed.url, seed.lang) == ("Sputnik", "2021-11-17", "", "ar")
+    assert "مصدر باللغة" not in answer.text
+    assert_grounded(answer, store_index)
+
+
+def test_english_question_gets_an_english_answer_quoting_the_arabic_source_marked(answerer, store_index):
+    answer = answerer.answer("What did Peskov say about Russia's mediation between Armenia and Azerbaijan?")
+    assert (answer.lang, answer.answered) == ("en", True)
+    first = answer.text.splitlines()[0]
+    assert first.startswith("According to Sputnik (17 Nov 2021) [1]: ")
+    assert "روسيا ستواصل التوسط" in first and first.endswith("(Arabic source)")
+    assert_grounded(answer, store_index)
+
+
+def test_answer_language_override_wins(answerer):
+    answer = answerer.answer("What did Peskov say about Russia's mediation?", lang="ar")
+    assert answer.lang == "ar" and answer.text.startswith("بحسب سبوتنيك")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Peru?", "Who won the 2018 FIFA World Cup final?", "ما هي عاصمة البيرو؟"],
+)
+def test_off_topic_question_is_not_answered(answerer, question):
+    answer = answerer.answer(question)
+    assert answer.answered is False and answer.citations == []
+    assert answer.text in (
+        "I could not find an answer to this in the articles I have. I will not guess about it.",
+        "لم أجد إجابة عن هذا السؤال في المقالات المتوفرة لدي، ولن أخمّن.",
+    )
+
+
+def test_conflicting_figures_are_both_shown_with_their_outlets(answerer, store_index):
+    answer = answerer.answer("How many people were killed in Azerbaijan's September 2023 offensive in Karabakh?")
+    assert answer.answered
+    assert answer.text.startswith("Outlets give different figures:")
+    assert "200 people were killed" in answer.text and "32 killed" in answer.text
+    assert "According to Reuters" in answer.text and "According to TASS" in answer.text
+    assert_grounded(answer, store_index)
+
+
+def test_cross_lingual_answer_from_an_english_only_story(answerer, store_index):
+    answer = answerer.answer("ما هو طريق ترامب للسلام والازدهار الدولي؟")
+    assert answer.answered and answer.lang == "ar"
+    assert any("Trump Route" in c.quote for c in answer.citations)
+    assert "(مصدر باللغة الإنجليزية)" in answer.text
+    assert_grounded(answer, store_index)
+
+
+def test_answer_body_stays_short(answerer):
+    answer = answerer.answer("What happened on the Armenia Azerbaijan border and in Karabakh?")
+    body = "\n".join(line.split("]: ", 1)[-1] for line in answer.text.splitlines())
+    assert len(body) < 1100
+
+
+def test_extractive_follow_up_carries_the_previous_entities(answerer):
+    first = answerer.answer("What did Peskov say about mediation?")
+    assert "peskov" in first.entities
+    follow = answerer.answer("and what did he say about the ceasefire agreements?", previous=first)
+    assert "peskov" in follow.entities
+    assert follow.answered and follow.citations[0].source == "Sputnik"
+
+
+# -- LLM mode -------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def llm_answerer(store_index, tmp_path):
+    OpenAIChat.script, OpenAIChat.seen = [], []
+    with serving(OpenAIChat) as base:
+        settings = store_index.settings.model_copy(
+            update={
+                "openai_base_url": f"{base}/v1",
+                "openai_api_key": SecretStr("sk-test"),
+                "openai_timeout": 1.5,
+                "llm_max_retries": 0,
+                "llm_model": "test-chat",
+            }
+        )
+        yield Answerer(store_index, llm=LLMClient(settings))
+
+
+PESKOV_EN = "What did Peskov say about Russia's mediation between Armenia and Azerbaijan?"
+
+
+def test_llm_answer_with_valid_citations(llm_answerer, store_index):
+    OpenAIChat.script = [{"content": "Peskov said Russia will keep mediating between Armenia and Azerbaijan [1]."}]
+    answer = llm_answerer.answer(PESKOV_EN)
+    assert (answer.mode, answer.answered, answer.notice) == ("llm", True, "")
+    assert answer.text == "Peskov said Russia will keep mediating between Armenia and Azerbaijan [1]."
+    (citation,) = answer.citations
+    assert citation.source == "Sputnik"
+    assert "روسيا ستواصل التوسط" in citation.quote, "the quote is the Arabic sentence the claim rests on"
+    assert_grounded(answer, store_index)
+    request = OpenAIChat.seen[0]
+    assert request["model"] == "test-chat" and request["temperature"] == 0
+
+
+def test_llm_invalid_citations_removed_and_uncited_sentences_dropped(llm_answerer):
+    OpenAIChat.script = [
+        {
+            "content": "Russia will keep mediating [2][9]. The war ended in 1994. "
+            "Peskov spoke to journalists [1, 7]. Source [12] says otherwise [12]."
+        }
+    ]
+    answer = llm_answerer.answer(PESKOV_EN)
+    assert answer.mode == "llm" and answer.answered
+    assert "1994" not in answer.text and "[9]" not in answer.text and "[12]" not in answer.text
+    assert answer.text == "Russia will keep mediating [1]. Peskov spoke to journalists [2]."
+    assert [c.n for c in answer.citations] == [1, 2]
+
+
+def test_llm_no_answer_is_not_answered(llm_answerer):
+    OpenAIChat.script = [{"content": "NO_ANSWER"}]
+    answer = llm_answerer.answer("How many drones did Azerbaijan buy from Israel in 2016?")
+    assert (answer.mode, answer.answered, answer.citations) == ("llm", False, [])
+
+
+def test_llm_streaming_reports_partial_text(llm_answerer):
+    text = "Peskov said Russia will keep mediating [1]. He urged all sides to honour their commitments [1]."
+    OpenAIChat.script = [{"content": text}]
+    partials: list[str] = []
+    answer = llm_answerer.answer(PESKOV_EN, on_partial=partials.append)
+    assert OpenAIChat.seen[0]["stream"] is True
+    assert len(partials) > 3 and partials[-1] == text
+    assert all(b.startswith(a) for a, b in zip(partials, partials[1:], strict=False))
+    assert answer.text == text and answer.mode == "llm"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status": 429}, {"status": 500}, {"delay": 3, "content": "late [1]."}, {"garbage": True}],
+    ids=["429", "500", "timeout", "garbage"],
+)
+def test_llm_failures_fall_back_to_extractive(llm_answerer, failure, store_index):
+    OpenAIChat.script = [failure]
+    answer = llm_answerer.answer(PESKOV_EN)
+    assert answer.mode == "extractive" and answer.answered
+    assert answer.notice == "The language model was unavailable, so this answer quotes the sources directly."
+    assert answer.text.startswith("According to Sputnik")
+    assert_grounded(answer, store_index)
+
+
+def test_llm_output_without_any_valid_citation_falls_back(llm_answerer):
+    OpenAIChat.script = [{"content": "The war is over and everyone is happy."}]
+    answer = llm_answerer.answer(PESKOV_EN)
+    assert answer.mode == "extractive" and answer.notice
+
+
+def test_prompt_injection_inside_an_article_stays_fenced(llm_answerer, store_index):
+    OpenAIChat.script = [{"content": "The delegations discussed delimitation [1]."}]
+    answer = llm_answerer.answer("What did the border delimitation commissions discuss in Baku in October 2024?")
+    assert answer.mode == "llm"
+    messages = OpenAIChat.seen[0]["messages"]
+    system = (store_index.settings.prompts_dir / "system.en.md").read_text("utf-8").strip()
+    assert messages[0] == {"role": "system", "content": system}
+    assert "Ignore previous instructions" not in messages[0]["content"]
+    human = messages[1]["content"]
+    start = human.index("Ignore previous instructions")
+    assert human.rfind("<source ", 0, start) > human.rfind("</source>", 0, start), "the injection is inside a fence"
+    assert "‹/source›" in human and '<source id="9">' not in human, "the article cannot close or open a fence"
+    assert len(messages) == 2
+
+
+def test_llm_follow_up_is_rewritten_by_the_model(llm_answerer):
+    OpenAIChat.script = [
+        {"content": "Peskov said Russia will keep mediating [1]."},
+        {"content": "What did Dmitry Peskov say about the ceasefire agreements?"},
+        {"content": "Peskov said the trilateral agreements must be implemented [1]."},
+    ]
+    first = llm_answerer.answer(PESKOV_EN)
+    follow = llm_answerer.answer("and what about the ceasefire?", previous=first)
+    assert "Previous question: " + PESKOV_EN in OpenAIChat.seen[1]["messages"][0]["content"]
+    assert "What did Dmitry Peskov say about the ceasefire agreements?" in OpenAIChat.seen[2]["messages"][1]["content"]
+    assert follow.answered and follow.citations[0].source == "Sputnik"
