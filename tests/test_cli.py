@@ -85,3 +85,34 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "cannot reach the Chroma server at 127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ask_json_record(data_dir):
+    result = brief(data_dir, "ask", "ماذا قال بيسكوف عن وساطة روسيا بين أرمينيا وأذربيجان؟", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert {"question", "lang", "mode", "answered", "text", "citations"} <= set(record)
+    assert (record["lang"], record["mode"], record["answered"]) == ("ar", "extractive", True)
+    citation = record["citations"][0]
+    assert set(citation) == {"n", "article_id", "url", "title", "source", "published", "lang", "quote"}
+    assert citation["source"] == "Sputnik" and citation["quote"] in record["text"]
+
+
+def test_ask_reads_questions_from_stdin_and_renders_text(data_dir):
+    result = brief(data_dir, "ask", "--json", "-", stdin="What is the capital of Peru?\n\nWho is Nikol Pashinyan?\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["answered"] for r in records] == [False, True]
+    text = brief(data_dir, "ask", "What did Peskov say about Russian mediation?").stdout
+    assert text.startswith("According to Sputnik (17 Nov 2021) [1]:")
+    assert "\nSources:\n[1] Sputnik · 17 Nov 2021 · بيسكوف" in text
+
+
+def test_console_chat_follow_up_lang_and_sources(data_dir):
+    script = "What did Peskov say about mediation?\n/sources\n/lang ar\nand about the ceasefire?\n/quit\n"
+    result = brief(data_dir, "chat", stdin=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "According to Sputnik" in out
+    assert "    «" in out, "/sources shows the quoted sentences"
+    assert "ستكون الإجابات بالعربية." in out
+    assert "بحسب سبوتنيك" in out, "the follow-up is answered in Arabic, from the same article"
