@@ -53,6 +53,9 @@ class Answerer:
     ) -> Answer:
         question = " ".join(question.split())
         lang = answer_language(question, lang)
+        if not question or self.index.store.is_empty():
+            key = "empty_question" if not question else "store_empty"
+            return Answer(question, lang, "extractive", False, phrase(key, lang))
         query, entities = self._query(question, previous)
         vector = self.index.embedder.query(query)
         hits = self.retriever.search(query, k=RETRIEVE_K, filters=filters, vector=vector)
@@ -122,18 +125,7 @@ class Answerer:
         for final, original in enumerate(checked.order, 1):
             hit = sources[original - 1]
             claims = [s.text for s in checked.sentences if original in s.sources]
-            citations.append(
-                Citation(
-                    final,
-                    hit.article_id,
-                    hit.url,
-                    hit.title,
-                    hit.source,
-                    hit.published,
-                    hit.lang,
-                    self._quote(hit, claims),
-                )
-            )
+            citations.append(Citation.of(final, hit, self._quote(hit, claims)))
         return Answer(question, lang, "llm", True, checked.text, citations, entities=entities)
 
     def _quote(self, hit: Hit, claims: list[str]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .models import Hit
+
 
 @dataclass
 class Citation:
@@ -15,6 +17,10 @@ class Citation:
     published: str | None
     lang: str
     quote: str  # the exact source sentence(s) the claim rests on
+
+    @classmethod
+    def of(cls, n: int, hit: Hit, quote: str) -> Citation:
+        return cls(n, hit.article_id, hit.url, hit.title, hit.source, hit.published, hit.lang, quote)
 
 
 @dataclass

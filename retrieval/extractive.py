@@ -187,18 +187,7 @@ class ExtractiveAnswerer:
             hit = sentence.hit
             if hit.article_id not in numbers:
                 numbers[hit.article_id] = len(numbers) + 1
-                citations.append(
-                    Citation(
-                        numbers[hit.article_id],
-                        hit.article_id,
-                        hit.url,
-                        hit.title,
-                        hit.source,
-                        hit.published,
-                        hit.lang,
-                        sentence.text,
-                    )
-                )
+                citations.append(Citation.of(numbers[hit.article_id], hit, sentence.text))
             else:
                 citation = citations[numbers[hit.article_id] - 1]
                 citation.quote = f"{citation.quote} … {sentence.text}"

@@ -328,6 +328,9 @@ class Store:
             "date_range": list(one(f"SELECT min(published), max(published) {indexed}").fetchone()),
         }
 
+    def is_empty(self) -> bool:
+        return self.db.execute("SELECT 1 FROM articles WHERE status = 'indexed' LIMIT 1").fetchone() is None
+
     def iter_articles(self) -> Iterator[Article]:
         for row in self.db.execute("SELECT * FROM articles WHERE status = 'indexed' ORDER BY published, id"):
             yield _row_article(row)

@@ -230,3 +230,10 @@ def test_llm_follow_up_is_rewritten_by_the_model(llm_answerer):
     assert "Previous question: " + PESKOV_EN in OpenAIChat.seen[1]["messages"][0]["content"]
     assert "What did Dmitry Peskov say about the ceasefire agreements?" in OpenAIChat.seen[2]["messages"][1]["content"]
     assert follow.answered and follow.citations[0].source == "Sputnik"
+
+
+def test_empty_question_and_empty_store_get_a_plain_message(index):
+    answerer = Answerer(index, use_llm=False)
+    assert answerer.answer("   ").text == "Please ask a question."
+    empty = answerer.answer("ماذا حدث في ممر لاتشين؟")
+    assert (empty.answered, empty.lang, empty.text) == (False, "ar", "لم تتم إضافة أي مقالات بعد.")
