@@ -37,7 +37,7 @@ from retrieval.settings import Settings  # noqa: E402
 from retrieval.textnorm import tokens  # noqa: E402
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "answerability.json"
-FEATURES = ["dense", "coverage", "margin"]  # entity coverage is not calibratable on Wikipedia text
+FEATURES = ["dense", "context", "coverage", "margin"]  # entity coverage is not calibratable on Wikipedia text
 
 
 def collect(answerer: Answerer, questions: list[dict]) -> list[dict]:

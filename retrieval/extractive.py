@@ -40,6 +40,7 @@ class Sentence:
     text: str
     vector: np.ndarray | None
     dense: float = 0.0
+    context: float = 0.0  # the question's similarity to the whole article
     coverage: float = 0.0
     entity_coverage: float = 0.0
     score: float = 0.0
@@ -103,7 +104,8 @@ class ExtractiveAnswerer:
         return sorted(out, key=lambda s: -s.score)
 
     def _score(self, sentence: Sentence, concepts: Concepts, query_vector: np.ndarray, lang: str) -> None:
-        words = set(tokens(sentence.text))
+        # A news sentence rarely repeats its own date: "in January 2025" is matched by the article's date.
+        words = set(tokens(sentence.text)) | _date_words(sentence.hit.published)
         found = {e.id for e in self.glossary.find(sentence.text)}
         wanted = len(concepts.entities) + len(concepts.numbers)
         hit_entities = len(concepts.entities & found) + len(concepts.numbers & words)
@@ -117,19 +119,22 @@ class ExtractiveAnswerer:
             sentence.dense = float(sentence.vector @ query_vector)
         else:
             sentence.dense = float(sentence.hit.score)
+        sentence.context = sentence.hit.context
         if not same_lang:
             sentence.dense += self.language_bias
+            sentence.context += self.language_bias
         sentence.score = sentence.dense + 0.15 * sentence.coverage + 0.02 / (1 + sentence.rank)
 
     @staticmethod
     def features(ranked: list[Sentence]) -> dict[str, float]:
         """What the answer/no-answer decision looks at, from the best sentences."""
         if not ranked:
-            return {"dense": 0.0, "coverage": 0.0, "entity_coverage": 0.0, "margin": 0.0}
+            return {"dense": 0.0, "context": 0.0, "coverage": 0.0, "entity_coverage": 0.0, "margin": 0.0}
         best = ranked[0]
         rest = [s.dense for s in ranked[1:6]] or [best.dense]
         return {
             "dense": best.dense,
+            "context": max(s.context for s in ranked[:3]),
             "coverage": max(s.coverage for s in ranked[:3]),
             "entity_coverage": max(s.entity_coverage for s in ranked[:3]),
             "margin": best.dense - float(np.mean(rest)),
@@ -226,13 +231,31 @@ def _same_words(candidate: Sentence, chosen: list[Sentence]) -> bool:
     return False
 
 
-_MONTH_WORDS = frozenset(
-    tokens(
-        "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august "
-        "september october november december يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر "
-        "نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين"
-    )
-)
+_MONTH_NAMES = [
+    "jan january يناير كانون",
+    "feb february فبراير شباط",
+    "mar march مارس آذار",
+    "apr april أبريل نيسان",
+    "may مايو أيار",
+    "jun june يونيو حزيران",
+    "jul july يوليو تموز",
+    "aug august أغسطس آب",
+    "sep sept september سبتمبر أيلول",
+    "oct october أكتوبر تشرين",
+    "nov november نوفمبر تشرين",
+    "dec december ديسمبر كانون",
+]
+_MONTH_TOKENS = [frozenset(tokens(names)) for names in _MONTH_NAMES]
+_MONTH_WORDS = frozenset().union(*_MONTH_TOKENS)
+
+
+@cache
+def _date_words(published: str | None) -> frozenset[str]:
+    """The year and the month's names (English, Arabic, Levantine) of an article's date, as matching tokens."""
+    if not published:
+        return frozenset()
+    year, month = published[:4], int(published[5:7])
+    return frozenset({year}) | _MONTH_TOKENS[month - 1]
 
 
 def _figures(text: str) -> list[tuple[str, set[str]]]:

@@ -49,6 +49,7 @@ class Hit:
     lang: str
     text: str
     score: float
+    context: float = 0.0  # similarity of the query to the hit's whole article (dense)
     start: int = 0
     end: int = 0
     also: list[str] = field(default_factory=list)  # other articles of the same story

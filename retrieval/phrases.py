@@ -39,14 +39,74 @@ PHRASES: dict[str, dict[str, str]] = {
         "ar": "موجز القوقاز. اسأل عن النزاع بين أرمينيا وأذربيجان بالعربية أو الإنجليزية. /help للأوامر.",
     },
     "chat_help": {
-        "en": "Ask a question; a follow-up uses the previous answer. /lang ar|en sets the answer language, "
-        "/sources shows the quoted sentences of the last answer, /quit leaves.",
-        "ar": "اكتب سؤالك؛ السؤال التالي يُفهم في ضوء الإجابة السابقة. /lang ar|en لاختيار لغة الإجابة، "
-        "/sources لعرض الجمل المقتبسة في آخر إجابة، /quit للخروج.",
+        "en": "Ask a question; the next one is read as a follow-up of the last answer. /lang ar|en sets the "
+        "answer language, /quotes shows the sentences the last answer quotes, /sources what is in the store, "
+        "/about how it works, /quit leaves.",
+        "ar": "اكتب سؤالك؛ السؤال التالي يُقرأ متابعةً لآخر إجابة. ‎/lang ar|en لاختيار لغة الإجابة، ‎/quotes "
+        "لعرض الجمل التي اقتبستها آخر إجابة، ‎/sources لما في المخزن، ‎/about لطريقة العمل، ‎/quit للخروج.",
     },
     "lang_set": {"en": "Answers will be in English.", "ar": "ستكون الإجابات بالعربية."},
     "lang_usage": {"en": "Use /lang ar or /lang en.", "ar": "استخدم ‎/lang ar أو ‎/lang en."},
     "no_sources_yet": {"en": "No answer with sources yet.", "ar": "لا توجد إجابة بمصادر بعد."},
+    "welcome": {
+        "en": "Hello! I am Caucasus Brief. I answer questions about the Armenia–Azerbaijan conflict — "
+        "Nagorno-Karabakh, the border, the Lachin corridor, the peace process — from the news articles in my store, "
+        "in Arabic or English.\n\nEvery sentence I write cites its article [n], with the outlet and date; "
+        "when the articles do not answer, I say so instead of guessing.\n\n"
+        "Just send a question. /help lists the commands.",
+        "ar": "مرحبًا! أنا «موجز القوقاز». أجيب عن الأسئلة المتعلقة بالنزاع بين أرمينيا وأذربيجان — ناغورني كاراباخ "
+        "والحدود وممر لاتشين وعملية السلام — من المقالات الإخبارية المخزنة لدي، بالعربية أو الإنجليزية.\n\n"
+        "كل جملة أكتبها تستشهد بمقالها [n] مع اسم الوسيلة الإعلامية والتاريخ، وإذا لم تُجب المقالات عن السؤال "
+        "أقول ذلك بدل التخمين.\n\nاكتب سؤالك مباشرة. /help لقائمة الأوامر.",
+    },
+    "help": {
+        "en": "Send a question in a private chat, or use /ask <question> (in groups, also mention me or reply "
+        "to my message). Reply to one of my answers to ask a follow-up.\n"
+        "/lang ar|en — answer language\n/sources — what is in my store\n/about — how I work",
+        "ar": "اكتب سؤالك في محادثة خاصة، أو استخدم ‎/ask ‹سؤالك› (وفي المجموعات اذكرني أو ردّ على رسالتي). "
+        "ردّ على إحدى إجاباتي لطرح سؤال متابعة.\n"
+        "‎/lang ar|en — لغة الإجابة\n‎/sources — ما في مخزني من مقالات\n‎/about — كيف أعمل",
+    },
+    "about": {
+        "en": "Caucasus Brief is open source. It searches Arabic and English news articles together (a multilingual "
+        "embedding model plus keyword search), then quotes or summarises only what the articles say, citing each "
+        "one. It never answers from memory.",
+        "ar": "«موجز القوقاز» مشروع مفتوح المصدر. يبحث في المقالات الإخبارية العربية والإنجليزية معًا (نموذج "
+        "تضمين متعدد اللغات مع بحث بالكلمات)، ثم يقتبس أو يلخّص ما تقوله المقالات فقط مع الاستشهاد بكل منها. "
+        "لا يجيب من الذاكرة أبدًا.",
+    },
+    "store_overview": {
+        "en": "{articles} articles ({stories} stories) from {first} to {last}.",
+        "ar": "{articles} مقالًا ({stories} قصة) من {first} إلى {last}.",
+    },
+    "by_language": {"en": "By language", "ar": "حسب اللغة"},
+    "by_outlet": {"en": "By outlet", "ar": "حسب الوسيلة الإعلامية"},
+    "latest": {"en": "Latest articles", "ar": "أحدث المقالات"},
+    "language_names": {"en": "Arabic: {ar} · English: {en}", "ar": "العربية: {ar} · الإنجليزية: {en}"},
+    "rate_limited": {
+        "en": "You are asking faster than I can answer well. Please wait a minute and try again.",
+        "ar": "أسئلتك أسرع مما أستطيع الإجابة عنه جيدًا. انتظر دقيقة من فضلك ثم أعد المحاولة.",
+    },
+    "not_text": {
+        "en": "I can only read text questions. Please type your question.",
+        "ar": "لا أقرأ إلا الأسئلة المكتوبة. اكتب سؤالك من فضلك.",
+    },
+    "not_allowed": {
+        "en": "Sorry, only the bot's administrators may do that.",
+        "ar": "عذرًا، هذا متاح لمشرفي البوت فقط.",
+    },
+    "ingest_usage": {"en": "Use /ingest <url or feed url>.", "ar": "استخدم ‎/ingest ‹رابط أو رابط خلاصة›."},
+    "ingest_started": {"en": "Ingesting {what} …", "ar": "جارٍ إضافة {what} …"},
+    "error_apology": {
+        "en": "Sorry, something went wrong on my side. Please try again in a moment.",
+        "ar": "عذرًا، حدث خطأ من جهتي. أعد المحاولة بعد قليل من فضلك.",
+    },
+    "thanks_feedback": {"en": "Thank you for the feedback.", "ar": "شكرًا على ملاحظتك."},
+    "answer_expired": {
+        "en": "I no longer have that answer; please ask again.",
+        "ar": "لم تعد هذه الإجابة متوفرة لدي؛ اسأل من جديد من فضلك.",
+    },
+    "thinking": {"en": "Searching the articles …", "ar": "أبحث في المقالات …"},
     "store_empty": {
         "en": "No articles have been ingested yet.",
         "ar": "لم تتم إضافة أي مقالات بعد.",

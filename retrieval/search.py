@@ -31,6 +31,7 @@ class Ranked(NamedTuple):
     row: sqlite3.Row
     score: float  # fused within its language
     absolute: float  # calibrated dense score, comparable across languages
+    context: float  # the question's similarity to the chunk's whole article
 
 
 @dataclass
@@ -127,8 +128,8 @@ class Retriever:
         article_vectors = vectors.article_vectors(list(set(article_of.values())))
 
         chunk_matrix = np.stack([chunk_vectors[c] for c in ids])
-        dense = chunk_matrix @ vector
-        dense += np.array([float(article_vectors[article_of[c]] @ vector) for c in ids])
+        article_sim = np.array([float(article_vectors[article_of[c]] @ vector) for c in ids])
+        dense = chunk_matrix @ vector + article_sim
         dense_rank = {ids[i]: r for r, i in enumerate(np.argsort(-dense))}
         chunk_rank = {c: r for r, (c, _) in enumerate(lexical_chunks)}
         article_rank = {a: r for r, (a, _) in enumerate(lexical_articles)}
@@ -143,8 +144,11 @@ class Retriever:
 
         # Across languages the dense sum is compared, with the model's same-language preference added back.
         bias = 0.0 if same_lang else w.language_bias
-        absolute = {ids[i]: float(dense[i]) + bias for i in range(len(ids))}
-        scored = [Ranked(rows[c], score, absolute[c]) for c in ids if (score := fused(c)) > 0]
+        scored = [
+            Ranked(rows[c], score, float(dense[i]) + bias, float(article_sim[i]))
+            for i, c in enumerate(ids)
+            if (score := fused(c)) > 0
+        ]
         return sorted(scored, key=lambda item: -item.score)
 
     @staticmethod
@@ -189,17 +193,17 @@ class Retriever:
         story_article: dict[str, str] = {}
         per: dict[str, int] = {}
         chosen = []
-        for row, score, _ in ranked:
+        for row, score, _, context in ranked:
             article_id, story_id = row["article_id"], row["story_id"]
             if story_article.setdefault(story_id, article_id) != article_id:
                 continue  # another outlet's copy of a story already in the list
             if per_article is not None and per.get(article_id, 0) >= per_article:
                 continue
             per[article_id] = per.get(article_id, 0) + 1
-            chosen.append((row, score))
+            chosen.append((row, score, context))
             if len(chosen) >= k:
                 break
-        members = self.index.store.story_members(row["story_id"] for row, _ in chosen)
+        members = self.index.store.story_members(row["story_id"] for row, _, _ in chosen)
         return [
             Hit(
                 article_id=row["article_id"],
@@ -212,9 +216,10 @@ class Retriever:
                 lang=row["chunk_lang"],
                 text=row["text"],
                 score=round(score, 6),
+                context=round(context, 6),
                 start=row["start"],
                 end=row["end"],
                 also=[a for a in members.get(row["story_id"], []) if a != row["article_id"]],
             )
-            for row, score in chosen
+            for row, score, context in chosen
         ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,21 @@ class Settings(BaseSettings):
     llm_max_retries: int = 1
     prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts")
 
+    # Telegram bot (`brief run`): polling by default, a webhook when WEBHOOK_URL is set.
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    max_question_chars: int = 1000
+    questions_per_minute: int = 10
+    answer_workers: int = 2
+    edit_interval: float = 1.0  # seconds between streamed edits in a private chat
+    group_edit_interval: float = 3.0
+
     # Chunking: a chunk holds whole sentences up to about this many characters.
     chunk_chars: int = 600
     # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
@@ -44,6 +60,13 @@ class Settings(BaseSettings):
     # Fetching URLs and feeds.
     http_timeout: float = 20.0
     user_agent: str = "CaucasusBrief/0.1 (+https://github.com/caucasus-brief)"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
 
     @property
     def llm_enabled(self) -> bool:

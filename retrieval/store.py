@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -102,18 +103,36 @@ def fts_query(terms: Iterable[str]) -> str:
 
 
 class Store:
+    """One SQLite connection per thread (the bot answers in worker threads); WAL lets readers and a writer coexist."""
+
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         self.db.executescript(_SCHEMA)
         self.set_meta_default("schema_version", str(SCHEMA_VERSION))
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
     def close(self) -> None:
-        self.db.close()
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
 
     # -- meta ---------------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -330,6 +349,14 @@ class Store:
 
     def is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM articles WHERE status = 'indexed' LIMIT 1").fetchone() is None
+
+    def latest(self, n: int) -> list[Article]:
+        rows = self.db.execute(
+            "SELECT * FROM articles WHERE status = 'indexed'"
+            " ORDER BY published IS NULL, published DESC, ingested_at DESC LIMIT ?",
+            (n,),
+        )
+        return [_row_article(row) for row in rows]
 
     def iter_articles(self) -> Iterator[Article]:
         for row in self.db.execute("SELECT * FROM articles WHERE status = 'indexed' ORDER BY published, id"):

@@ -108,11 +108,12 @@ def test_ask_reads_questions_from_stdin_and_renders_text(data_dir):
 
 
 def test_console_chat_follow_up_lang_and_sources(data_dir):
-    script = "What did Peskov say about mediation?\n/sources\n/lang ar\nand about the ceasefire?\n/quit\n"
+    script = "What did Peskov say about mediation?\n/quotes\n/sources\n/lang ar\nand about the ceasefire?\n/quit\n"
     result = brief(data_dir, "chat", stdin=script)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "According to Sputnik" in out
-    assert "    «" in out, "/sources shows the quoted sentences"
+    assert "    «" in out, "/quotes shows the quoted sentences (the Sources button of Telegram)"
+    assert "8 articles (7 stories) from 17 Nov 2021 to 8 Aug 2025." in out, "/sources describes the store"
     assert "ستكون الإجابات بالعربية." in out
     assert "بحسب سبوتنيك" in out, "the follow-up is answered in Arabic, from the same article"

@@ -1,0 +1,125 @@
+"""The python-telegram-bot Application: handlers, persistence, flood control, command menus, polling or webhook."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    PersistenceInput,
+    PicklePersistence,
+    filters,
+)
+
+from retrieval.settings import Settings
+
+from . import handlers
+from .feedback import FeedbackStore
+from .service import ChatService
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "en": [
+        ("ask", "Ask a question about the conflict"),
+        ("sources", "What is in the article store"),
+        ("lang", "Answer language: ar or en"),
+        ("help", "How to use the bot"),
+        ("about", "How the bot works"),
+    ],
+    "ar": [
+        ("ask", "اطرح سؤالًا عن النزاع"),
+        ("sources", "ما في مخزن المقالات"),
+        ("lang", "لغة الإجابة: ar أو en"),
+        ("help", "كيفية استخدام البوت"),
+        ("about", "كيف يعمل البوت"),
+    ],
+}
+GROUP_COMMANDS = ("ask", "sources", "help")
+
+
+async def set_commands(application: Application) -> None:
+    """Command menus in English (default) and Arabic, for private chats and for groups."""
+    bot = application.bot
+    for lang, commands in COMMANDS.items():
+        language_code = "ar" if lang == "ar" else None
+        menu = [BotCommand(name, text) for name, text in commands]
+        await bot.set_my_commands(menu, language_code=language_code)
+        group_menu = [c for c in menu if c.command in GROUP_COMMANDS]
+        await bot.set_my_commands(group_menu, scope=BotCommandScopeAllGroupChats(), language_code=language_code)
+
+
+async def shutdown_executor(application: Application) -> None:
+    application.bot_data["executor"].shutdown(wait=False, cancel_futures=True)
+
+
+def build_application(settings: Settings, service: ChatService) -> Application:
+    if settings.telegram_token is None:
+        raise ValueError("TELEGRAM_TOKEN is not set: get a token from @BotFather, or use `brief chat` to try the bot")
+    only_new = filters.UpdateType.MESSAGE  # an edited message is not a new question
+    persistence = PicklePersistence(
+        settings.data_dir / "bot_state.pickle",
+        store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
+    )
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .persistence(persistence)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(set_commands)
+        .post_shutdown(shutdown_executor)
+        .build()
+    )
+    application.bot_data.update(
+        service=service,
+        executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
+        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite3"),
+    )
+    private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+    for name, callback in (
+        ("start", handlers.on_start),
+        ("help", handlers.on_help),
+        ("about", handlers.on_about),
+        ("lang", handlers.on_lang),
+        ("sources", handlers.on_sources),
+        ("ask", handlers.on_ask),
+        ("ingest", handlers.on_ingest),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=only_new))
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND & only_new, handlers.on_private_text)
+    )
+    application.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND & only_new, handlers.on_group_text))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, handlers.on_migrate))
+    application.add_handler(
+        MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL & only_new, handlers.on_not_text)
+    )
+    application.add_handler(CallbackQueryHandler(handlers.on_callback))
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+def run(settings: Settings, service: ChatService) -> None:
+    """Polling, or a webhook when WEBHOOK_URL is set; blocks until stopped."""
+    application = build_application(settings, service)
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,211 @@
+"""A Bot-API-compatible server on 127.0.0.1 for end-to-end tests with the real python-telegram-bot client.
+
+It answers getUpdates (offset + long poll), sendMessage, editMessageText and the other calls the bot makes,
+records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+BOT_ID = 4242
+BOT_USERNAME = "caucasus_brief_bot"
+JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "scope", "reply_parameters", "link_preview_options"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    token: str
+    status: int = 200  # what the server answered: failed calls are kept, but not matched by default
+
+
+@dataclass
+class FakeTelegram:
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
+    updates: list[dict] = field(default_factory=list)
+    messages: dict[tuple[int, int], dict] = field(default_factory=dict)
+    member_status: str = "member"
+
+    def __post_init__(self):
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Event()
+        self._closing = False
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server ---------------------------------------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._new_update.set()  # release parked long polls
+        if self.runner:
+            await self.runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = dict(await request.post()) if request.can_read_body else {}
+        if not params and request.content_type == "application/json":
+            params = await request.json()
+        for key in list(params):
+            if key in JSON_FIELDS and isinstance(params[key], str):
+                params[key] = json.loads(params[key])
+        call = Call(method, params, request.match_info["token"])
+        self.calls.append(call)
+        if self.failures.get(method):
+            status, body = self.failures[method].pop(0)
+            call.status = status
+            return web.json_response({"ok": False, "error_code": status, **body}, status=status)
+        handler = getattr(self, f"_m_{method}", None)
+        result = await handler(params) if handler else True
+        return web.json_response({"ok": True, "result": result})
+
+    # -- methods --------------------------------------------------------------------------------------------------
+    async def _m_getMe(self, params):  # noqa: N802
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Caucasus Brief",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_getUpdates(self, params):  # noqa: N802
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [u for u in self.updates if u["update_id"] >= offset]
+            if pending or self._closing or time.monotonic() >= deadline:
+                return pending
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
+
+    async def _m_sendMessage(self, params):  # noqa: N802
+        chat_id = int(params["chat_id"])
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Caucasus Brief", "username": BOT_USERNAME},
+            "text": params["text"],
+        }
+        if params.get("message_thread_id"):
+            message["message_thread_id"] = int(params["message_thread_id"])
+            message["is_topic_message"] = True
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    async def _m_editMessageText(self, params):  # noqa: N802
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        message = dict(
+            self.messages.get(
+                key, {"message_id": key[1], "date": int(time.time()), "chat": {"id": key[0], "type": "private"}}
+            )
+        )
+        message["text"] = params["text"]
+        self.messages[key] = message
+        return message
+
+    async def _m_getChatMember(self, params):  # noqa: N802
+        return {
+            "status": self.member_status,
+            "user": {"id": int(params["user_id"]), "is_bot": False, "first_name": "U"},
+        }
+
+    # -- driving the bot ------------------------------------------------------------------------------------------
+    def push(self, update: dict) -> dict:
+        update = {"update_id": next(self._update_ids), **update}
+        self.updates.append(update)
+        self._new_update.set()
+        return update
+
+    def message(
+        self,
+        text: str,
+        chat_id: int = 111,
+        user_id: int = 111,
+        chat_type: str = "private",
+        language_code: str = "en",
+        reply_to: dict | None = None,
+        thread_id: int | None = None,
+        entities: list[dict] | None = None,
+        edited: bool = False,
+        **extra,
+    ) -> dict:
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type, **({"title": "Group"} if chat_type != "private" else {})},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Reader", "language_code": language_code},
+            **({"text": text} if text is not None else {}),
+            **extra,
+        }
+        if text and text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if entities:
+            message["entities"] = entities
+        if reply_to:
+            message["reply_to_message"] = reply_to
+        if thread_id:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if edited:
+            message["edit_date"] = int(time.time())
+        return self.push({"edited_message" if edited else "message": message})
+
+    def callback(self, data: str, message: dict, user_id: int = 111) -> dict:
+        return self.push(
+            {
+                "callback_query": {
+                    "id": str(next(self._update_ids)),
+                    "chat_instance": "ci",
+                    "data": data,
+                    "message": message,
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Reader"},
+                }
+            }
+        )
+
+    def sent(self, method: str = "sendMessage", chat_id: int | None = None, failed: bool = False) -> list[Call]:
+        """Calls of `method` (to `chat_id`) that succeeded, or all of them with `failed`."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (failed or c.status == 200)
+            and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
+        ]
+
+    async def wait_for(self, predicate, timeout: float = 30.0, method: str = "sendMessage") -> Call:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for call in self.calls:
+                if call.method == method and call.status == 200 and predicate(call):
+                    return call
+            await asyncio.sleep(0.02)
+        seen = [(c.method, str(c.params.get("text", ""))[:80]) for c in self.calls[-10:]]
+        raise AssertionError(f"no {method} call matched within {timeout} s; last calls: {seen}")

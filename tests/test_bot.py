@@ -1,0 +1,426 @@
+"""The Telegram bot end to end: the real python-telegram-bot client over HTTP against a Bot API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+from html.parser import HTMLParser
+
+import pytest
+from pydantic import SecretStr
+
+from bot.app import build_application, set_commands
+from bot.formatting import split_html
+from bot.logs import install_redaction
+from bot.service import ChatService, Reply
+from retrieval.answering import Answerer
+from retrieval.index import Index
+from retrieval.ingest import ingest
+from retrieval.settings import Settings
+
+from .conftest import CORPUS, SEEDS
+from .fake_telegram import BOT_ID, BOT_USERNAME, FakeTelegram
+from .servers import serving, static_site
+
+TOKEN = "987654321:AAH-very-secret-token-value-0123456789abcd"
+LINKED = {
+    "id": "armenpress-lachin-2023",
+    "title": "Armenia says Lachin checkpoint violates the trilateral statement",
+    "source": "Armenpress",
+    "url": "https://example.org/news?id=1&lang=en",
+    "published": "2023-04-24",
+    "lang": "en",
+    "text": "YEREVAN, April 24, 2023. Armenia's foreign ministry said the checkpoint Azerbaijan set up at the "
+    "Hakari bridge on the Lachin corridor violates the trilateral statement of November 2020.",
+}
+MARKUP = {
+    "id": "markup-article",
+    "title": "Deminers <b>clear</b> fields near Aghdam & Fuzuli",
+    "source": "Trend",
+    "published": "2024-06-03",
+    "lang": "en",
+    "text": "Deminers cleared 1,200 hectares of mined fields near Aghdam & Fuzuli, Azerbaijan's mine action agency "
+    "ANAMA said, adding that <b>landmines</b> had killed 3 civilians since January </a> this year.",
+}
+
+
+@pytest.fixture(scope="module")
+def bot_index(tmp_path_factory, embedder):
+    data = tmp_path_factory.mktemp("bot")
+    records = data / "extra.jsonl"
+    records.write_text("\n".join(json.dumps(r) for r in (LINKED, MARKUP)), "utf-8")
+    index = Index(Settings(_env_file=None, brief_data_dir=data / "data", chroma_host=None), embedder=embedder)
+    assert ingest(index, [str(SEEDS), str(CORPUS), str(records)]).failed == 0
+    yield index
+    index.close()
+
+
+class Bot:
+    """A running Application against a FakeTelegram; `restart` keeps the same data directory."""
+
+    def __init__(self, index: Index, fake: FakeTelegram, base: str, **overrides):
+        self.index, self.fake, self.base, self.overrides = index, fake, base, overrides
+        self.app = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.index.settings.model_copy(
+            update={
+                "telegram_token": SecretStr(TOKEN),
+                "telegram_base_url": self.base,
+                "telegram_base_file_url": self.base.replace("/bot", "/file/bot"),
+                "admin_user_ids": [7],
+                **self.overrides,
+            }
+        )
+
+    async def start(self, service: ChatService | None = None) -> None:
+        settings = self.settings
+        service = service or ChatService(self.index, Answerer(self.index, use_llm=False))
+        service.settings = settings
+        service.rate.limit = settings.questions_per_minute
+        self.app = build_application(settings, service)
+        await self.app.initialize()
+        await set_commands(self.app)  # post_init runs only under run_polling: call it as run_polling would
+        await self.app.start()
+        await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def stop(self) -> None:
+        await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def bot(bot_index, tmp_path, request):
+    install_redaction([TOKEN])
+    overrides = getattr(request, "param", {})
+    fake = FakeTelegram()
+    base = await fake.start()
+    (bot_index.settings.data_dir / "bot_state.pickle").unlink(missing_ok=True)
+    runner = Bot(bot_index, fake, base, **overrides)
+    await runner.start()
+    yield runner
+    await runner.stop()
+    await fake.stop()
+
+
+def text_of(call) -> str:
+    return call.params["text"]
+
+
+class TagBalance(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.ok = True
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        self.ok = self.ok and bool(self.stack) and self.stack.pop() == tag
+
+
+def balanced(markup: str) -> bool:
+    parser = TagBalance()
+    parser.feed(markup)
+    return parser.ok and not parser.stack
+
+
+async def quiet(fake: FakeTelegram, chat_id: int, seconds: float = 1.5) -> bool:
+    """True when the bot sends nothing to `chat_id` for `seconds`."""
+    before = len(fake.sent(chat_id=chat_id))
+    await asyncio.sleep(seconds)
+    return len(fake.sent(chat_id=chat_id)) == before
+
+
+# -- private chats --------------------------------------------------------------------------------------------------
+async def test_english_question_gets_a_cited_english_answer_with_linked_citation(bot):
+    bot.fake.message(
+        "Which checkpoint on the Lachin corridor did Armenia's foreign ministry say violates the trilateral statement?",
+        chat_id=201,
+        user_id=201,
+    )
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 201 and "According to" in text_of(c))
+    text = text_of(call)
+    assert call.params["parse_mode"] == "HTML"
+    assert '<a href="https://example.org/news?id=1&amp;lang=en">[1]</a>' in text
+    assert "<b>Sources</b>" in text and "Armenpress" in text
+    buttons = [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == ["src", "fb:+", "fb:-"]
+    typing = bot.fake.sent("sendChatAction", chat_id=201)
+    assert typing and typing[0].params["action"] == "typing"
+
+
+async def test_arabic_question_gets_an_arabic_answer_citing_the_seed(bot):
+    bot.fake.message(
+        "ماذا قال بيسكوف عن وساطة روسيا بين أرمينيا وأذربيجان؟", chat_id=202, user_id=202, language_code="ar"
+    )
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 202 and "بحسب" in text_of(c))
+    assert text_of(call).startswith("بحسب سبوتنيك (17 نوفمبر 2021) [1]:")
+    assert "<b>المصادر</b>" in text_of(call)
+
+
+async def test_start_in_arabic_for_an_arabic_language_code_and_command_menus(bot):
+    bot.fake.message("/start", chat_id=203, user_id=203, language_code="ar")
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 203)
+    assert text_of(call).startswith("مرحبًا! أنا «موجز القوقاز»")
+    menus = bot.fake.sent("setMyCommands")
+    codes = {(c.params.get("language_code"), json.dumps(c.params.get("scope"))) for c in menus}
+    assert (None, "null") in codes and ("ar", "null") in codes
+    assert any(c.params.get("scope", {}) and c.params["scope"]["type"] == "all_group_chats" for c in menus)
+    arabic = next(c for c in menus if c.params.get("language_code") == "ar" and not c.params.get("scope"))
+    assert {c["command"] for c in arabic.params["commands"]} >= {"ask", "lang", "sources", "help", "about"}
+
+
+async def test_lang_persists_across_a_restart(bot):
+    bot.fake.message("/lang ar", chat_id=204, user_id=204)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 204 and "بالعربية" in text_of(c))
+    await bot.restart()
+    bot.fake.message("What did Peskov say about Russian mediation?", chat_id=204, user_id=204)
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 204 and "بحسب" in text_of(c))
+    assert text_of(call).startswith("بحسب سبوتنيك")
+
+
+async def test_sources_command_and_buttons(bot):
+    bot.fake.message("/sources", chat_id=205, user_id=205)
+    overview = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 205)
+    assert "10 articles" in text_of(overview) and "<b>Latest articles</b>" in text_of(overview)
+
+    update = bot.fake.message("What did Peskov say about Russian mediation?", chat_id=205, user_id=205)
+    answer = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 205 and "According to" in text_of(c))
+    message = {**bot.fake.messages[(205, max(k[1] for k in bot.fake.messages if k[0] == 205))]}
+    assert message["text"] == text_of(answer) and update
+    bot.fake.callback("src", message, user_id=205)
+    quotes = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 205 and "<blockquote>" in text_of(c))
+    assert "روسيا ستواصل التوسط" in text_of(quotes)
+    bot.fake.callback("fb:+", message, user_id=205)
+    await bot.fake.wait_for(
+        lambda c: c.params.get("text") == "Thank you for the feedback.", method="answerCallbackQuery"
+    )
+    (row,) = bot.app.bot_data["feedback"].all()[-1:]
+    assert row["vote"] == 1 and row["user_id"] == 205 and "Peskov" in row["question"]
+    assert json.loads(row["article_ids"])
+
+
+async def test_follow_up_by_replying_to_an_answer(bot):
+    bot.fake.message("What did Peskov say about mediation?", chat_id=206, user_id=206)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 206 and "According to" in text_of(c))
+    answer_message = bot.fake.messages[(206, max(k[1] for k in bot.fake.messages if k[0] == 206))]
+    bot.fake.message(
+        "and what did he say about the ceasefire agreements?", chat_id=206, user_id=206, reply_to=answer_message
+    )
+    await bot.fake.wait_for(lambda c: len(bot.fake.sent(chat_id=206)) == 2)
+    follow = bot.fake.sent(chat_id=206)[1]
+    assert (
+        "Sputnik" in text_of(follow) and follow.params["reply_parameters"]["message_id"] > answer_message["message_id"]
+    )
+
+
+# -- groups ---------------------------------------------------------------------------------------------------------
+async def test_group_answers_ask_mentions_and_replies_but_not_chatter(bot):
+    group = -1001
+    bot.fake.message(
+        "/ask What did Peskov say about Russian mediation?", chat_id=group, user_id=301, chat_type="supergroup"
+    )
+    first = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == group and "According to" in text_of(c))
+    mention = f"@{BOT_USERNAME} how many people fled Karabakh in September 2023?"
+    bot.fake.message(
+        mention,
+        chat_id=group,
+        user_id=302,
+        chat_type="supergroup",
+        entities=[{"type": "mention", "offset": 0, "length": len(BOT_USERNAME) + 1}],
+    )
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == group and "Al Jazeera" in text_of(c))
+    bot_message = bot.fake.messages[(group, first_message_id(bot.fake, group, text_of(first)))]
+    bot.fake.message(
+        "and what about the ceasefire agreements?",
+        chat_id=group,
+        user_id=303,
+        chat_type="supergroup",
+        reply_to=bot_message,
+    )
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == group and len(bot.fake.sent(chat_id=group)) >= 3)
+    bot.fake.message("lunch anyone? the Lachin road was busy today", chat_id=group, user_id=304, chat_type="supergroup")
+    other_user_message = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": group, "type": "supergroup"},
+        "from": {"id": 999, "is_bot": False, "first_name": "X"},
+        "text": "hi",
+    }
+    bot.fake.message("agreed", chat_id=group, user_id=305, chat_type="supergroup", reply_to=other_user_message)
+    assert await quiet(bot.fake, group)
+
+
+def first_message_id(fake: FakeTelegram, chat_id: int, text: str) -> int:
+    return next(k[1] for k, m in fake.messages.items() if k[0] == chat_id and m["text"] == text)
+
+
+async def test_forum_topic_reply_goes_to_the_topic(bot):
+    bot.fake.message(
+        "/ask What did Peskov say about mediation?",
+        chat_id=-1002,
+        user_id=306,
+        chat_type="supergroup",
+        thread_id=77,
+        is_forum=True,
+    )
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == -1002 and "According to" in text_of(c))
+    assert int(call.params["message_thread_id"]) == 77
+    action = bot.fake.sent("sendChatAction", chat_id=-1002)[0]
+    assert int(action.params["message_thread_id"]) == 77
+
+
+async def test_edited_ask_is_not_answered_again(bot):
+    bot.fake.message("/ask What did Peskov say?", chat_id=-1003, user_id=307, chat_type="supergroup", edited=True)
+    assert await quiet(bot.fake, -1003)
+
+
+# -- formatting -----------------------------------------------------------------------------------------------------
+async def test_article_markup_is_escaped(bot):
+    bot.fake.message(
+        "How many hectares did deminers clear near Aghdam and Fuzuli according to ANAMA?", chat_id=207, user_id=207
+    )
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 207 and "According to" in text_of(c))
+    text = text_of(call)
+    assert "&lt;b&gt;landmines&lt;/b&gt;" in text and "Aghdam &amp; Fuzuli" in text and "&lt;/a&gt;" in text
+    assert "<b>landmines</b>" not in text
+    assert balanced(text)
+    assert "Deminers &lt;b&gt;clear&lt;/b&gt;" in text, "titles are escaped too"
+
+
+def test_split_html_keeps_every_piece_valid():
+    line = 'According to <b>Reuters</b> <a href="https://x.org/?a=1&amp;b=2">[1]</a>: ' + "word " * 60
+    markup = "\n\n".join(line for _ in range(40)) + "\n\n<i>" + "long " * 3000 + "</i>"
+    pieces = split_html(markup)
+    assert len(pieces) > 3
+    assert all(len(p) <= 4096 and balanced(p) for p in pieces)
+    assert html.unescape("".join(pieces).replace("</i><i>", "")).count("word") == 2400
+
+
+class LongAnswerService(ChatService):
+    def answer(self, question, lang=None, previous=None, on_partial=None):
+        reply = super().answer(question, lang, previous, on_partial)
+        body = "\n\n".join(f"<b>Paragraph {i}</b> " + "text &amp; more " * 40 for i in range(16))
+        return Reply(body + "\n\n" + reply.html, reply.buttons, reply.answer)
+
+
+async def test_a_10000_character_answer_is_split_into_valid_messages(bot):
+    await bot.stop()
+    await bot.start(LongAnswerService(bot.index, Answerer(bot.index, use_llm=False)))
+    bot.fake.message("What did Peskov say about Russian mediation?", chat_id=208, user_id=208)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 208 and "<b>Sources</b>" in text_of(c))
+    calls = bot.fake.sent(chat_id=208)
+    assert len(calls) >= 3 and sum(len(text_of(c)) for c in calls) > 10_000
+    assert all(len(text_of(c)) <= 4096 and balanced(text_of(c)) for c in calls)
+    assert [bool(c.params.get("reply_markup")) for c in calls] == [False] * (len(calls) - 1) + [True]
+
+
+# -- limits and failures --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bot", [{"questions_per_minute": 2}], indirect=True)
+async def test_per_user_rate_limit(bot):
+    for _ in range(3):
+        bot.fake.message("What did Peskov say about mediation?", chat_id=209, user_id=209)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 209 and "faster than I can" in text_of(c))
+    long = "W" * 1600
+    bot.fake.message(long, chat_id=210, user_id=210)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 210 and "too long (1600 characters)" in text_of(c))
+    bot.fake.message(
+        None,
+        chat_id=210,
+        user_id=210,
+        sticker={
+            "file_id": "x",
+            "file_unique_id": "y",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 210 and "only read text" in text_of(c))
+
+
+async def test_429_with_retry_after_is_retried(bot):
+    bot.fake.failures["sendMessage"] = [
+        (429, {"description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}})
+    ]
+    bot.fake.message("What did Peskov say about mediation?", chat_id=211, user_id=211)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 211 and "According to" in text_of(c))
+    tries = bot.fake.sent(chat_id=211, failed=True)
+    assert [c.status for c in tries] == [429, 200], "the refused send, then the same message again"
+    assert text_of(tries[0]) == text_of(tries[1])
+
+
+async def test_500_and_forbidden_do_not_crash_the_bot(bot, caplog):
+    caplog.set_level(logging.DEBUG)
+    bot.fake.failures["sendMessage"] = [(500, {"description": "Internal Server Error"})]
+    bot.fake.message("What did Peskov say about mediation?", chat_id=212, user_id=212)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 212 and "Sorry, something went wrong" in text_of(c))
+    bot.fake.failures["sendMessage"] = [(403, {"description": "Forbidden: bot was blocked by the user"})]
+    bot.fake.message("/help", chat_id=213, user_id=213)
+    await asyncio.sleep(0.5)
+    bot.fake.message("/help", chat_id=214, user_id=214)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 214)
+    assert "blocked or removed" in caplog.text
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_group_migrated_to_supergroup_follows_the_new_id(bot):
+    bot.fake.failures["sendMessage"] = [
+        (
+            400,
+            {
+                "description": "Bad Request: group chat was upgraded to a supergroup",
+                "parameters": {"migrate_to_chat_id": -100555},
+            },
+        )
+    ]
+    bot.fake.message("/help", chat_id=-555, user_id=308, chat_type="group")
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == -100555)
+    assert "/ask" in text_of(call)
+
+
+async def test_refused_html_is_resent_as_plain_text(bot):
+    bot.fake.failures["sendMessage"] = [(400, {"description": "Bad Request: can't parse entities: unexpected end tag"})]
+    bot.fake.message("/about", chat_id=215, user_id=215)
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 215 and not c.params.get("parse_mode"))
+    assert "Caucasus Brief is open source" in text_of(call)
+
+
+# -- admin ingest ---------------------------------------------------------------------------------------------------
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Test Wire</title>
+<item><title>Border commissions meet in Gabala</title><link>{base}/gabala</link>
+<pubDate>Tue, 14 Jan 2025 09:00:00 GMT</pubDate>
+<description>The border delimitation commissions of Armenia and Azerbaijan met in Gabala on Monday and agreed on
+the regulations for their joint work, the deputy prime ministers said in a joint statement after the meeting, which
+lasted for two days and ended with an agreement to meet again in Yerevan in the spring.</description></item>
+</channel></rss>"""
+
+
+async def test_ingest_is_for_admins_only(bot, caplog):
+    caplog.set_level(logging.DEBUG)
+    routes = {}
+    with serving(static_site(routes)) as base:
+        routes["/feed.xml"] = (200, "application/rss+xml", FEED.format(base=base).encode())
+        bot.fake.message(f"/ingest {base}/feed.xml", chat_id=216, user_id=216)
+        await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 216 and "only the bot's admin" in text_of(c))
+        bot.fake.message(f"/ingest {base}/feed.xml", chat_id=7, user_id=7)
+        await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 7 and "Ingesting" in text_of(c))
+        done = await bot.fake.wait_for(lambda c: "articles: 1 new" in text_of(c), method="editMessageText")
+    assert int(done.params["chat_id"]) == 7
+    bot.fake.message("Where did the border commissions meet in January 2025?", chat_id=217, user_id=217)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 217 and "Gabala" in text_of(c))
+    assert all(call.token == TOKEN for call in bot.fake.calls)
+    assert TOKEN not in caplog.text
+    assert BOT_ID
