@@ -157,7 +157,10 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if refusal is not None:
         await send_reply(context, chat.id, refusal, thread_id, message.message_id)
         return
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING, message_thread_id=thread_id)
+    delay = service.settings.typing_delay
+    if delay <= 0:  # always: show it before the work starts
+        await show_typing(context, chat.id, thread_id, 0)
+    typing = asyncio.create_task(show_typing(context, chat.id, thread_id, delay)) if delay > 0 else None
     loop = asyncio.get_running_loop()
     placeholder, on_partial = None, None
     if service.answerer.llm is not None:
@@ -170,9 +173,22 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         )
         on_partial = StreamEditor(loop, placeholder, interval).push
     work = partial(service.answer, question, preferred, previous_answer(context, message), on_partial)
-    reply = await loop.run_in_executor(context.bot_data["executor"], work)
+    try:
+        reply = await loop.run_in_executor(context.bot_data["executor"], work)
+    finally:
+        if typing is not None:
+            typing.cancel()
     sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
     remember(context, sent, reply.answer)
+
+
+async def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, thread_id: int | None, delay: float) -> None:
+    """ "typing…" only for answers that take a while: a chat action costs a request under flood control too."""
+    await asyncio.sleep(delay)
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
+    except TelegramError as error:
+        log.info("typing action failed: %s", error)
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

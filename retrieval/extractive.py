@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -105,8 +105,8 @@ class ExtractiveAnswerer:
 
     def _score(self, sentence: Sentence, concepts: Concepts, query_vector: np.ndarray, lang: str) -> None:
         # A news sentence rarely repeats its own date: "in January 2025" is matched by the article's date.
-        words = set(tokens(sentence.text)) | _date_words(sentence.hit.published)
-        found = {e.id for e in self.glossary.find(sentence.text)}
+        words = _words(sentence.text) | _date_words(sentence.hit.published)
+        found = _entity_ids(self.glossary, sentence.text)
         wanted = len(concepts.entities) + len(concepts.numbers)
         hit_entities = len(concepts.entities & found) + len(concepts.numbers & words)
         sentence.entity_coverage = hit_entities / wanted if wanted else 0.0
@@ -247,6 +247,17 @@ _MONTH_NAMES = [
 ]
 _MONTH_TOKENS = [frozenset(tokens(names)) for names in _MONTH_NAMES]
 _MONTH_WORDS = frozenset().union(*_MONTH_TOKENS)
+
+
+@lru_cache(maxsize=100_000)
+def _words(text: str) -> frozenset[str]:
+    """Matching tokens of a stored sentence; the same sentences come back answer after answer."""
+    return frozenset(tokens(text))
+
+
+@lru_cache(maxsize=100_000)
+def _entity_ids(glossary: Glossary, text: str) -> frozenset[str]:
+    return frozenset(e.id for e in glossary.find(text))
 
 
 @cache

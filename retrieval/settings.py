@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     questions_per_minute: int = 10
     answer_workers: int = 2
+    typing_delay: float = 0.3  # show "typing…" only if the answer is not ready by then
     edit_interval: float = 1.0  # seconds between streamed edits in a private chat
     group_edit_interval: float = 3.0
 

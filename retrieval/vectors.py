@@ -87,12 +87,8 @@ class VectorIndex:
 
     @staticmethod
     def _query(collection, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:
-        count = collection.count()
-        if count == 0:
-            return []
-        result = collection.query(
-            query_embeddings=[vector], n_results=min(n, count), where=where or None, include=["distances"]
-        )
+        # Chroma returns what there is when fewer than n match; no count() round trip per query.
+        result = collection.query(query_embeddings=[vector], n_results=n, where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def query_chunks(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:

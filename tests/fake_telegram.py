@@ -41,6 +41,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._closing = False
+        self.replies: dict[int, Call] = {}  # message id → the bot's reply to it
+        self._sent = asyncio.Condition()
         self.runner: web.AppRunner | None = None
         self.port = 0
 
@@ -104,6 +106,11 @@ class FakeTelegram:
                 await asyncio.wait_for(self._new_update.wait(), max(0.01, deadline - time.monotonic()))
 
     async def _m_sendMessage(self, params):  # noqa: N802
+        replied = (params.get("reply_parameters") or {}).get("message_id")
+        if replied is not None:
+            self.replies.setdefault(int(replied), self.calls[-1])
+        async with self._sent:
+            self._sent.notify_all()
         chat_id = int(params["chat_id"])
         message = {
             "message_id": next(self._message_ids),
@@ -199,6 +206,12 @@ class FakeTelegram:
             and (failed or c.status == 200)
             and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
         ]
+
+    async def wait_reply(self, message_id: int, timeout: float = 60.0) -> Call:
+        """The bot's first message replying to `message_id` (cheap to wait on from many tasks at once)."""
+        async with self._sent:
+            await asyncio.wait_for(self._sent.wait_for(lambda: message_id in self.replies), timeout)
+        return self.replies[message_id]
 
     async def wait_for(self, predicate, timeout: float = 30.0, method: str = "sendMessage") -> Call:
         deadline = time.monotonic() + timeout

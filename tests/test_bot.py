@@ -72,6 +72,7 @@ class Bot:
                 "telegram_base_url": self.base,
                 "telegram_base_file_url": self.base.replace("/bot", "/file/bot"),
                 "admin_user_ids": [7],
+                "typing_delay": 0.0,
                 **self.overrides,
             }
         )
