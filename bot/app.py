@@ -109,17 +109,22 @@ def build_application(settings: Settings, service: ChatService) -> Application:
     return application
 
 
+def webhook_options(settings: Settings) -> dict:
+    """Where the webhook listens and what Telegram is told (the secret comes back in a header on every update)."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": "telegram",
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def run(settings: Settings, service: ChatService) -> None:
     """Polling, or a webhook when WEBHOOK_URL is set; blocks until stopped."""
     application = build_application(settings, service)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

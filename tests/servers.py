@@ -113,7 +113,7 @@ class OpenAIChat(BaseHTTPRequestHandler):
             self._send(200, "application/json", b"<html>upstream proxy error</html>")
             return
         if body.get("stream"):
-            self._stream(body["model"], reply["content"])
+            self._stream(body["model"], reply["content"], reply.get("chunk_delay", 0.0))
             return
         payload = {
             "id": "chatcmpl-test",
@@ -127,7 +127,7 @@ class OpenAIChat(BaseHTTPRequestHandler):
         }
         self._send(200, "application/json", json.dumps(payload).encode())
 
-    def _stream(self, model: str, content: str) -> None:
+    def _stream(self, model: str, content: str, chunk_delay: float = 0.0) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -145,6 +145,7 @@ class OpenAIChat(BaseHTTPRequestHandler):
             }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
+            time.sleep(chunk_delay)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 

@@ -425,3 +425,91 @@ async def test_ingest_is_for_admins_only(bot, caplog):
     assert all(call.token == TOKEN for call in bot.fake.calls)
     assert TOKEN not in caplog.text
     assert BOT_ID
+
+
+async def test_webhook_mode_with_secret_token(bot_index):
+    import httpx
+
+    from bot.app import webhook_options
+
+    from .test_backends import free_port
+
+    fake = FakeTelegram()
+    base = await fake.start()
+    port = free_port()
+    runner = Bot(
+        bot_index,
+        fake,
+        base,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        webhook_secret=SecretStr("hook-secret-1"),
+    )
+    settings = runner.settings
+    service = ChatService(bot_index, Answerer(bot_index, use_llm=False))
+    service.settings = settings
+    app = build_application(settings, service)
+    await app.initialize()
+    await app.start()
+    await app.updater.start_webhook(**webhook_options(settings))
+    try:
+        set_hook = fake.sent("setWebhook")[0]
+        assert set_hook.params["url"] == f"http://127.0.0.1:{port}/telegram"
+        assert set_hook.params["secret_token"] == "hook-secret-1"
+        update = fake.message("What did Peskov say about mediation?", chat_id=401, user_id=401)
+        fake.updates.clear()  # delivered by webhook, not by getUpdates
+        async with httpx.AsyncClient() as client:
+            refused = await client.post(
+                f"http://127.0.0.1:{port}/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            )
+            assert refused.status_code == 403
+            accepted = await client.post(
+                f"http://127.0.0.1:{port}/telegram",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret-1"},
+            )
+            assert accepted.status_code == 200
+        call = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 401 and "According to" in text_of(c))
+        assert "Sputnik" in text_of(call)
+        assert not fake.sent("getUpdates")
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await fake.stop()
+
+
+async def test_llm_answer_streams_into_one_message_with_throttled_edits(bot_index):
+    from retrieval.llm import LLMClient
+
+    from .servers import OpenAIChat
+
+    text = (
+        "Peskov said Russia will keep mediating between Armenia and Azerbaijan [1]. "
+        "He said the trilateral agreements are the only way to calm the situation [1]."
+    )
+    OpenAIChat.script, OpenAIChat.seen = [{"content": text, "chunk_delay": 0.03}], []
+    fake = FakeTelegram()
+    base = await fake.start()
+    with serving(OpenAIChat) as llm_base:
+        runner = Bot(bot_index, fake, base, edit_interval=0.2)
+        llm_settings = runner.settings.model_copy(
+            update={"openai_base_url": f"{llm_base}/v1", "openai_api_key": SecretStr("sk-test"), "llm_max_retries": 0}
+        )
+        service = ChatService(bot_index, Answerer(bot_index, llm=LLMClient(llm_settings)))
+        await runner.start(service)
+        try:
+            fake.message("What did Peskov say about Russia's mediation?", chat_id=402, user_id=402)
+            final = await fake.wait_for(lambda c: "<b>Sources</b>" in text_of(c), method="editMessageText")
+        finally:
+            await runner.stop()
+            await fake.stop()
+    (placeholder,) = fake.sent(chat_id=402)
+    assert text_of(placeholder) == "Searching the articles …"
+    edits = fake.sent("editMessageText", chat_id=402)
+    partial = [e for e in edits if e is not final]
+    assert partial and all(text_of(e).endswith(" …") for e in partial), "partial text shown while streaming"
+    assert len(partial) < 20, "edits are throttled"
+    assert text_of(final).startswith("Peskov said Russia will keep mediating between Armenia and Azerbaijan [1].")
+    assert OpenAIChat.seen[0]["stream"] is True
