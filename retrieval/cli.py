@@ -142,6 +142,30 @@ def ask_command(question: str, lang: str | None, as_json: bool) -> None:
         _fail(str(exc))
 
 
+@main.command("briefing")
+@click.option("--since", "since_text", help="24h, 7d or YYYY-MM-DD (default: the last 24 hours).")
+@click.option("--until", callback=_date, help="Last day included, YYYY-MM-DD (default: today).")
+@click.option("--lang", type=click.Choice(["ar", "en"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Stories with their article ids and citations.")
+def briefing_command(since_text: str | None, until: date | None, lang: str, as_json: bool) -> None:
+    """A briefing of the stories published in a window, grouped and cited."""
+    from .briefing import compose_briefing, parse_window
+
+    until = until or date.today()
+    try:
+        since = parse_window(since_text, until)
+    except ValueError:
+        _fail("--since takes 24h, 7d or YYYY-MM-DD")
+    try:
+        briefing = compose_briefing(_open_index(), since, until, lang)
+    except INDEX_ERRORS as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(briefing.to_json(), ensure_ascii=False))
+    else:
+        click.echo(briefing.text)
+
+
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 def stats_command(as_json: bool) -> None:

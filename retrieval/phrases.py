@@ -107,6 +107,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "ar": "لم تعد هذه الإجابة متوفرة لدي؛ اسأل من جديد من فضلك.",
     },
     "thinking": {"en": "Searching the articles …", "ar": "أبحث في المقالات …"},
+    "no_news": {
+        "en": "No new articles about the conflict between {since} and {until}.",
+        "ar": "لا توجد مقالات جديدة عن النزاع بين {since} و{until}.",
+    },
+    "briefing_new": {"en": "New since your last briefing", "ar": "جديد منذ موجزك الأخير"},
+    "briefing_developing": {"en": "Developing", "ar": "تطورات مستمرة"},
     "store_empty": {
         "en": "No articles have been ingested yet.",
         "ar": "لم تتم إضافة أي مقالات بعد.",

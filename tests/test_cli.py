@@ -117,3 +117,13 @@ def test_console_chat_follow_up_lang_and_sources(data_dir):
     assert "8 articles (7 stories) from 17 Nov 2021 to 8 Aug 2025." in out, "/sources describes the store"
     assert "ستكون الإجابات بالعربية." in out
     assert "بحسب سبوتنيك" in out, "the follow-up is answered in Arabic, from the same article"
+
+
+def test_briefing_json_and_text(data_dir):
+    result = brief(data_dir, "briefing", "--since", "2024-04-01", "--until", "2024-04-30", "--json")
+    assert result.returncode == 0, result.stderr
+    briefing = json.loads(result.stdout)
+    (story,) = briefing["stories"]
+    assert len(story["article_ids"]) == 2 and story["citations"][0]["source"] == "Reuters"
+    quiet = brief(data_dir, "briefing", "--since", "7d", "--until", "2030-01-10")
+    assert quiet.stdout.strip() == "No new articles about the conflict between 3 Jan 2030 and 10 Jan 2030."

@@ -1,0 +1,246 @@
+"""Briefings: the stories of a time window, grouped, ranked and summarised with citations, Telegram-free.
+
+A story is a group of articles about one event: wire copies (same near-duplicate story id) and articles in either
+language whose own vectors are close and whose dates are near. Stories are ranked by how many distinct outlets
+carry them, how recent they are and how many languages report them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from .answers import Citation
+from .chunking import split_sentences
+from .extractive import _figures, _figures_disagree
+from .glossary import default_glossary
+from .index import Index
+from .models import Article, Hit
+from .phrases import phrase, render_date, render_outlet
+
+SAME_EVENT = {True: 0.9, False: 0.82}  # article-vector similarity for one event, same / different language …
+EVENT_DAYS = 2  # … when published at most this many days apart …
+SHARED_ENTITIES = 2  # … and naming at least this many of the same glossary entities (beyond the two countries)
+_EVERYWHERE = {"armenia", "azerbaijan"}
+MAX_STORIES = 8
+LINES_PER_STORY = 2
+
+
+@dataclass
+class Story:
+    story_id: str
+    status: str  # "new" | "developing"
+    headline: str
+    lines: list[str]
+    citations: list[Citation]
+    article_ids: list[str]
+    new_article_ids: list[str]
+    outlets: list[str]
+    figures_differ: bool = False
+
+
+@dataclass
+class Briefing:
+    lang: str
+    since: str
+    until: str
+    stories: list[Story] = field(default_factory=list)
+    text: str = ""
+
+    @property
+    def article_ids(self) -> list[str]:
+        return [a for s in self.stories for a in s.new_article_ids]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def window_articles(index: Index, since: date, until: date) -> list[Article]:
+    return [a for a in index.store.iter_articles() if a.published and since <= a.published <= until]
+
+
+def group_events(index: Index, articles: list[Article]) -> list[list[Article]]:
+    """Near-duplicate stories first, then stories joined when their articles' vectors and dates are close."""
+    by_story: dict[str, list[Article]] = {}
+    for article in articles:
+        by_story.setdefault(index.store.get(article.id).story_id, []).append(article)
+    groups = list(by_story.values())
+    vectors = index.vectors.article_vectors([a.id for a in articles])
+    parent = list(range(len(groups)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            if root(i) != root(j) and _close(groups[i], groups[j], vectors):
+                parent[root(j)] = root(i)
+    merged: dict[int, list[Article]] = {}
+    for i, group in enumerate(groups):
+        merged.setdefault(root(i), []).extend(group)
+    return list(merged.values())
+
+
+def _close(a: list[Article], b: list[Article], vectors: dict[str, np.ndarray]) -> bool:
+    for x in a:
+        for y in b:
+            if x.id not in vectors or y.id not in vectors or abs((x.published - y.published).days) > EVENT_DAYS:
+                continue
+            if float(vectors[x.id] @ vectors[y.id]) < SAME_EVENT[x.lang == y.lang]:
+                continue
+            if len((_entities(x) & _entities(y)) - _EVERYWHERE) >= SHARED_ENTITIES:
+                return True
+    return False
+
+
+def _entities(article: Article) -> set[str]:
+    return {e.id for e in default_glossary().find(f"{article.title}\n{article.text}") if e.type != "outlet"}
+
+
+def lead(article: Article) -> tuple[int, int]:
+    """The first sentence of the body: in wire copy it says what happened, by whom, when."""
+    spans = split_sentences(article.text)
+    return spans[0] if spans else (0, len(article.text))
+
+
+def compose_briefing(
+    index: Index,
+    since: date,
+    until: date,
+    lang: str,
+    already_sent: set[str] | None = None,
+) -> Briefing:
+    """The briefing for [since, until]; articles in `already_sent` count as known: a story with nothing new is
+    left out, a known story with new articles is "developing"."""
+    already_sent = already_sent or set()
+    briefing = Briefing(lang, since.isoformat(), until.isoformat())
+    events = group_events(index, window_articles(index, since, until))
+    known_stories = _known_story_ids(index, already_sent)
+    ranked = sorted(events, key=lambda group: -_rank(group, until))
+    numbers: dict[str, int] = {}
+    citations: dict[str, Citation] = {}
+    for group in ranked:
+        fresh = [a for a in group if a.id not in already_sent]
+        if not fresh:
+            continue
+        story_ids = {index.store.get(a.id).story_id for a in group}
+        developing = bool(story_ids & known_stories) or len(fresh) < len(group)
+        briefing.stories.append(
+            _story(index, group, fresh, "developing" if developing else "new", lang, numbers, citations)
+        )
+        if len(briefing.stories) >= MAX_STORIES:
+            break
+    briefing.text = render(briefing)
+    return briefing
+
+
+def _known_story_ids(index: Index, article_ids: set[str]) -> set[str]:
+    out = set()
+    for article_id in article_ids:
+        stored = index.store.get(article_id)
+        if stored:
+            out.add(stored.story_id)
+    return out
+
+
+def _rank(group: list[Article], until: date) -> float:
+    outlets = {a.source for a in group}
+    langs = {a.lang for a in group}
+    age = min((until - a.published).days for a in group)
+    return 2.0 * len(outlets) + len(langs) + 1.0 / (1 + max(age, 0))
+
+
+def _story(index, group, fresh, status, lang, numbers, citations) -> Story:
+    # Newest articles first among the fresh ones; one per outlet, so each line adds a voice.
+    ordered = sorted(fresh, key=lambda a: (a.published, a.lang == lang), reverse=True)
+    chosen: list[Article] = []
+    for article in ordered:
+        if article.source not in {c.source for c in chosen}:
+            chosen.append(article)
+        if len(chosen) >= LINES_PER_STORY:
+            break
+    headline_article = next((a for a in chosen if a.lang == lang), chosen[0])
+    headline = headline_article.title
+    if headline_article.lang != lang:
+        headline = f"{headline} {phrase('other_language_source', lang)}"
+    lines, story_citations, quotes = [], [], []
+    for article in chosen:
+        start, end = lead(article)
+        quote = article.text[start:end]
+        quotes.append(quote)
+        if article.id not in numbers:
+            numbers[article.id] = len(numbers) + 1
+            hit = Hit(
+                article.id,
+                "",
+                "",
+                article.url,
+                article.title,
+                article.source,
+                article.published.isoformat() if article.published else None,
+                article.lang,
+                quote,
+                0.0,
+            )
+            citations[article.id] = Citation.of(numbers[article.id], hit, quote)
+        story_citations.append(citations[article.id])
+        shown = quote if article.lang == lang else f"{quote} {phrase('other_language_source', lang)}"
+        key = "according_to" if article.published else "according_to_undated"
+        lines.append(
+            phrase(
+                key,
+                lang,
+                outlet=render_outlet(article.source, lang),
+                date=render_date(article.published, lang),
+                n=numbers[article.id],
+                quote=shown,
+            )
+        )
+    differ = len(quotes) > 1 and _figures_disagree(_figures(quotes[0]), _figures(quotes[1]))
+    return Story(
+        story_id=index.store.get(group[0].id).story_id,
+        status=status,
+        headline=headline,
+        lines=lines,
+        citations=story_citations,
+        article_ids=[a.id for a in group],
+        new_article_ids=[a.id for a in fresh],
+        outlets=sorted({a.source for a in group}),
+        figures_differ=differ,
+    )
+
+
+def render(briefing: Briefing) -> str:
+    lang = briefing.lang
+    if not briefing.stories:
+        return phrase("no_news", lang, since=render_date(briefing.since, lang), until=render_date(briefing.until, lang))
+    blocks = []
+    for status, key in (("new", "briefing_new"), ("developing", "briefing_developing")):
+        stories = [s for s in briefing.stories if s.status == status]
+        if not stories:
+            continue
+        blocks.append(phrase(key, lang))
+        for story in stories:
+            lines = [f"• {story.headline}"]
+            if story.figures_differ:
+                lines.append(phrase("figures_differ", lang))
+            lines += story.lines
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def parse_window(value: str | None, today: date, last_sent: date | None = None) -> date:
+    """ "24h", "7d", a date, or by default since the last briefing (at most 7 days back)."""
+    if value is None:
+        return max(last_sent, today - timedelta(days=7)) if last_sent else today - timedelta(days=1)
+    value = value.strip().lower()
+    if value.endswith("h") and value[:-1].isdigit():
+        return today - timedelta(days=max(1, int(value[:-1]) // 24))
+    if value.endswith("d") and value[:-1].isdigit():
+        return today - timedelta(days=int(value[:-1]))
+    return date.fromisoformat(value)
