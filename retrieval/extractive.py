@@ -13,6 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -146,7 +147,7 @@ class ExtractiveAnswerer:
         if not ranked:
             return Selection([], False)
         chosen = [ranked[0]]
-        floor = ranked[0].score - 0.08
+        floor = ranked[0].score - 0.06
         pool = [s for s in ranked[1:20] if s.score >= floor]
         while pool and len(chosen) < MAX_SENTENCES and sum(len(s.text) for s in chosen) < MAX_BODY:
             best, best_value = None, -1e9
@@ -176,6 +177,8 @@ class ExtractiveAnswerer:
             for other in ranked[:15]:
                 if other.hit.source == sentence.hit.source or other.score < ranked[0].score - 0.12:
                     continue
+                if not _same_days(sentence.hit.published, other.hit.published):
+                    continue  # figures of different events do not contradict each other
                 if _figures_disagree(figures, _figures(other.text)):
                     return other
         return None
@@ -247,6 +250,11 @@ _MONTH_NAMES = [
 ]
 _MONTH_TOKENS = [frozenset(tokens(names)) for names in _MONTH_NAMES]
 _MONTH_WORDS = frozenset().union(*_MONTH_TOKENS)
+
+
+def _same_days(a: str | None, b: str | None, days: int = 3) -> bool:
+    """Both dated, at most `days` apart: the reports can be of the same event."""
+    return bool(a and b) and abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= days
 
 
 @lru_cache(maxsize=100_000)

@@ -14,7 +14,7 @@ def source_line(citation, lang: str) -> str:
     return f"{line} — {citation.url}" if citation.url else line
 
 
-def render_text(answer: Answer, with_quotes: bool = False) -> str:
+def render_text(answer: Answer) -> str:
     lines = [answer.text]
     if answer.notice:
         lines += ["", answer.notice]
@@ -22,6 +22,4 @@ def render_text(answer: Answer, with_quotes: bool = False) -> str:
         lines += ["", phrase("sources", answer.lang) + ":"]
         for citation in answer.citations:
             lines.append(source_line(citation, answer.lang))
-            if with_quotes:
-                lines.append(f"    «{citation.quote}»")
     return "\n".join(lines)
