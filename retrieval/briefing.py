@@ -18,7 +18,7 @@ from .extractive import _figures, _figures_disagree
 from .glossary import default_glossary
 from .index import Index
 from .models import Article, Hit
-from .phrases import phrase, render_date, render_outlet
+from .phrases import attributed, phrase, render_date
 
 SAME_EVENT = {True: 0.9, False: 0.82}  # article-vector similarity for one event, same / different language …
 EVENT_DAYS = 2  # … when published at most this many days apart …
@@ -189,18 +189,8 @@ def _story(index, group, fresh, status, lang, numbers, citations) -> Story:
             )
             citations[article.id] = Citation.of(numbers[article.id], hit, quote)
         story_citations.append(citations[article.id])
-        shown = quote if article.lang == lang else f"{quote} {phrase('other_language_source', lang)}"
-        key = "according_to" if article.published else "according_to_undated"
-        lines.append(
-            phrase(
-                key,
-                lang,
-                outlet=render_outlet(article.source, lang),
-                date=render_date(article.published, lang),
-                n=numbers[article.id],
-                quote=shown,
-            )
-        )
+        published = article.published.isoformat() if article.published else None
+        lines.append(attributed(quote, article.lang, article.source, published, numbers[article.id], lang))
     differ = len(quotes) > 1 and _figures_disagree(_figures(quotes[0]), _figures(quotes[1]))
     return Story(
         story_id=index.store.get(group[0].id).story_id,

@@ -22,7 +22,7 @@ import numpy as np
 from .answers import Answer, Citation
 from .glossary import Glossary, default_glossary
 from .models import Hit
-from .phrases import phrase, render_date, render_outlet
+from .phrases import attributed, phrase
 from .store import Store
 from .textnorm import STOPWORDS, tokens
 
@@ -199,20 +199,7 @@ class ExtractiveAnswerer:
             else:
                 citation = citations[numbers[hit.article_id] - 1]
                 citation.quote = f"{citation.quote} … {sentence.text}"
-            quote = sentence.text
-            if hit.lang != lang:
-                quote = f"{quote} {phrase('other_language_source', lang)}"
-            key = "according_to" if hit.published else "according_to_undated"
-            lines.append(
-                phrase(
-                    key,
-                    lang,
-                    outlet=render_outlet(hit.source, lang),
-                    date=render_date(hit.published, lang),
-                    n=numbers[hit.article_id],
-                    quote=quote,
-                )
-            )
+            lines.append(attributed(sentence.text, hit.lang, hit.source, hit.published, numbers[hit.article_id], lang))
         if selection.figures_differ:
             lines.insert(0, phrase("figures_differ", lang))
         return Answer(question, lang, "extractive", True, "\n".join(lines), citations, entities=entities)

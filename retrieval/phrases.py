@@ -157,3 +157,11 @@ def render_outlet(name: str, lang: str) -> str:
         return phrase("unknown_outlet", lang)
     entity = default_glossary().outlet(name)
     return entity.name(lang) if entity else name
+
+
+def attributed(quote: str, quote_lang: str, source: str, published: str | None, n: int, lang: str) -> str:
+    """«According to Sputnik (17 Nov 2021) [1]: …», the quote marked when it is in the other language."""
+    if quote_lang != lang:
+        quote = f"{quote} {phrase('other_language_source', lang)}"
+    key = "according_to" if published else "according_to_undated"
+    return phrase(key, lang, outlet=render_outlet(source, lang), date=render_date(published, lang), n=n, quote=quote)
