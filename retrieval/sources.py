@@ -236,6 +236,13 @@ def read_file(path: Path, fetcher: Fetcher | None = None) -> Iterator[Article | 
         if path.stat().st_size > MAX_BYTES:
             raise SourceError("the file is larger than 50 MB")
         data = path.read_bytes()
+    except OSError as exc:  # only reading the file: errors of our own code must not pass for a bad file
+        yield Failure(origin, exc.strerror or str(exc))
+        return
+    except SourceError as exc:
+        yield Failure(origin, str(exc))
+        return
+    try:
         if not data.strip():
             raise SourceError("the file is empty")
         raw = decode(data)
@@ -251,8 +258,6 @@ def read_file(path: Path, fetcher: Fetcher | None = None) -> Iterator[Article | 
             yield parse_text(raw, article_id, origin)
     except SourceError as exc:
         yield Failure(origin, str(exc))
-    except OSError as exc:
-        yield Failure(origin, exc.strerror or str(exc))
 
 
 def read_source(spec: str, fetcher: Fetcher | None = None) -> Iterator[Article | Failure]:
