@@ -165,6 +165,11 @@ class ExtractiveAnswerer:
         conflict = self._conflicting_figure(chosen, ranked)
         if conflict is not None and conflict not in chosen:
             chosen.append(conflict)
+        # Articles in order of their best sentence; within an article, sentences in reading order.
+        first_seen: dict[str, int] = {}
+        for sentence in chosen:
+            first_seen.setdefault(sentence.hit.article_id, len(first_seen))
+        chosen.sort(key=lambda s: (first_seen[s.hit.article_id], s.start))
         return Selection(chosen, conflict is not None)
 
     @staticmethod
