@@ -20,9 +20,11 @@ from telegram.ext import (
 
 from retrieval.settings import Settings
 
-from . import handlers
+from . import handlers, subscription_handlers
+from .delivery import start_schedules
 from .feedback import FeedbackStore
 from .service import ChatService
+from .subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,10 @@ COMMANDS = {
     "en": [
         ("ask", "Ask a question about the conflict"),
         ("sources", "What is in the article store"),
+        ("briefing", "A briefing of the latest news now"),
+        ("subscribe", "Daily briefing: [HH:MM] [timezone] [ar|en]"),
+        ("subscription", "Your briefing subscription"),
+        ("unsubscribe", "Stop the daily briefing"),
         ("lang", "Answer language: ar or en"),
         ("help", "How to use the bot"),
         ("about", "How the bot works"),
@@ -37,12 +43,16 @@ COMMANDS = {
     "ar": [
         ("ask", "اطرح سؤالًا عن النزاع"),
         ("sources", "ما في مخزن المقالات"),
+        ("briefing", "موجز بآخر الأخبار الآن"),
+        ("subscribe", "موجز يومي: [HH:MM] [المنطقة الزمنية] [ar|en]"),
+        ("subscription", "اشتراكك في الموجز"),
+        ("unsubscribe", "إيقاف الموجز اليومي"),
         ("lang", "لغة الإجابة: ar أو en"),
         ("help", "كيفية استخدام البوت"),
         ("about", "كيف يعمل البوت"),
     ],
 }
-GROUP_COMMANDS = ("ask", "sources", "help")
+GROUP_COMMANDS = ("ask", "sources", "help", "briefing", "subscribe", "unsubscribe", "subscription")
 
 
 async def set_commands(application: Application) -> None:
@@ -54,6 +64,11 @@ async def set_commands(application: Application) -> None:
         await bot.set_my_commands(menu, language_code=language_code)
         group_menu = [c for c in menu if c.command in GROUP_COMMANDS]
         await bot.set_my_commands(group_menu, scope=BotCommandScopeAllGroupChats(), language_code=language_code)
+
+
+async def post_init(application: Application) -> None:
+    await set_commands(application)
+    await start_schedules(application)
 
 
 async def shutdown_executor(application: Application) -> None:
@@ -76,7 +91,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         .persistence(persistence)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
-        .post_init(set_commands)
+        .post_init(post_init)
         .post_shutdown(shutdown_executor)
         .build()
     )
@@ -84,6 +99,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         service=service,
         executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
         feedback=FeedbackStore(settings.data_dir / "feedback.sqlite3"),
+        subscriptions=SubscriptionStore(settings.subscriptions_url),
     )
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     for name, callback in (
@@ -94,6 +110,10 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         ("sources", handlers.on_sources),
         ("ask", handlers.on_ask),
         ("ingest", handlers.on_ingest),
+        ("subscribe", subscription_handlers.on_subscribe),
+        ("unsubscribe", subscription_handlers.on_unsubscribe),
+        ("subscription", subscription_handlers.on_subscription),
+        ("briefing", subscription_handlers.on_briefing),
     ):
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(

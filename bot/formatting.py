@@ -115,3 +115,24 @@ def _split_long(markup: str, limit: int) -> list[str]:
 
 def _tag_name(tag: str) -> str:
     return re.match(r"<\s*(\w+)", tag).group(1)
+
+
+def briefing_html(briefing) -> str:
+    """A briefing (retrieval.briefing.Briefing) as Telegram HTML, with its sources listed once at the end."""
+    if not briefing.stories:
+        return esc(briefing.text)
+    citations = {c.n: c for story in briefing.stories for c in story.citations}
+    ordered = [citations[n] for n in sorted(citations)]
+    blocks = []
+    for status, key in (("new", "briefing_new"), ("developing", "briefing_developing")):
+        stories = [s for s in briefing.stories if s.status == status]
+        if stories:
+            blocks.append(f"<b>{esc(phrase(key, briefing.lang))}</b>")
+        for story in stories:
+            lines = [f"• <b>{esc(story.headline)}</b>"]
+            if story.figures_differ:
+                lines.append(esc(phrase("figures_differ", briefing.lang)))
+            lines += [cite(line, ordered) for line in story.lines]
+            blocks.append("\n".join(lines))
+    sources = [f"<b>{esc(phrase('sources', briefing.lang))}</b>", *(source_line(c, briefing.lang) for c in ordered)]
+    return "\n\n".join([*blocks, "\n".join(sources)])

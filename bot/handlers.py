@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -58,6 +59,7 @@ async def send_reply(
     thread_id: int | None = None,
     reply_to: int | None = None,
     edit: Message | None = None,
+    on_migrated: Callable[[int, int], None] | None = None,
 ) -> list[Message]:
     """Send a reply split to Telegram's limit, buttons under the last piece; plain text if the HTML is refused;
     a group that became a supergroup is followed to its new id."""
@@ -70,6 +72,8 @@ async def send_reply(
             sent.append(await _send_piece(context, chat_id, piece, markup, thread_id, reply_to, target))
         except ChatMigrated as migrated:
             context.application.migrate_chat_data(old_chat_id=chat_id, new_chat_id=migrated.new_chat_id)
+            if on_migrated is not None:
+                on_migrated(chat_id, migrated.new_chat_id)
             chat_id = migrated.new_chat_id
             sent.append(await _send_piece(context, chat_id, piece, markup, thread_id, None, None))
     return sent

@@ -113,6 +113,38 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "briefing_new": {"en": "New since your last briefing", "ar": "جديد منذ موجزك الأخير"},
     "briefing_developing": {"en": "Developing", "ar": "تطورات مستمرة"},
+    "subscribed": {
+        "en": "Subscribed: a briefing every day at {time} ({tz}), in {language}. Next one: {next}.",
+        "ar": "تم الاشتراك: موجز يوميًا عند الساعة {time} ({tz}) باللغة {language}. الموجز التالي: {next}.",
+    },
+    "subscription_info": {
+        "en": "A briefing every day at {time} ({tz}), in {language}. Next one: {next}.",
+        "ar": "موجز يوميًا عند الساعة {time} ({tz}) باللغة {language}. الموجز التالي: {next}.",
+    },
+    "not_subscribed": {
+        "en": "This chat has no briefing subscription. Use /subscribe [HH:MM] [timezone] [ar|en].",
+        "ar": "لا يوجد اشتراك في الموجز لهذه المحادثة. استخدم ‎/subscribe [HH:MM] [المنطقة الزمنية] [ar|en].",
+    },
+    "unsubscribed": {
+        "en": "Unsubscribed: no more daily briefings here.",
+        "ar": "تم إلغاء الاشتراك: لا موجزات يومية بعد الآن.",
+    },
+    "bad_time": {
+        "en": "“{value}” is not a time of day: use HH:MM, for example 08:30.",
+        "ar": "«{value}» ليس وقتًا صحيحًا: استخدم الصيغة HH:MM، مثل 08:30.",
+    },
+    "bad_timezone": {
+        "en": "I do not know the time zone “{value}”: use a name like Asia/Baku, Asia/Yerevan, Europe/Moscow, "
+        "or an offset like +04:00.",
+        "ar": "لا أعرف المنطقة الزمنية «{value}»: استخدم اسمًا مثل Asia/Baku أو Asia/Yerevan أو Europe/Moscow، "
+        "أو فرقًا زمنيًا مثل ‎+04:00.",
+    },
+    "admins_only_group": {
+        "en": "Only the group's administrators can change its briefing subscription.",
+        "ar": "مشرفو المجموعة وحدهم يستطيعون تغيير اشتراكها في الموجز.",
+    },
+    "lang_ar": {"en": "Arabic", "ar": "العربية"},
+    "lang_en": {"en": "English", "ar": "الإنجليزية"},
     "store_empty": {
         "en": "No articles have been ingested yet.",
         "ar": "لم تتم إضافة أي مقالات بعد.",

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_secret: SecretStr | None = None
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    database_url: str | None = None  # subscriptions; default: SQLite under the data directory
     max_question_chars: int = 1000
     questions_per_minute: int = 10
     answer_workers: int = 2
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         self.brief_data_dir.mkdir(parents=True, exist_ok=True)
         return self.brief_data_dir
+
+    @property
+    def subscriptions_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'subscriptions.sqlite3'}"
 
     @property
     def store_path(self) -> Path:

@@ -137,10 +137,24 @@ class FakeTelegram:
         return message
 
     async def _m_getChatMember(self, params):  # noqa: N802
-        return {
-            "status": self.member_status,
-            "user": {"id": int(params["user_id"]), "is_bot": False, "first_name": "U"},
-        }
+        user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "U"}
+        if self.member_status != "administrator":
+            return {"status": self.member_status, "user": user}
+        rights = (
+            "can_be_edited",
+            "can_manage_chat",
+            "can_delete_messages",
+            "can_manage_video_chats",
+            "can_restrict_members",
+            "can_promote_members",
+            "can_change_info",
+            "can_invite_users",
+            "is_anonymous",
+            "can_post_stories",
+            "can_edit_stories",
+            "can_delete_stories",
+        )
+        return {"status": "administrator", "user": user, **dict.fromkeys(rights, False), "can_post_messages": True}
 
     # -- driving the bot ------------------------------------------------------------------------------------------
     def push(self, update: dict) -> dict:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 from pydantic import SecretStr
 
-from bot.app import build_application, set_commands
+from bot.app import build_application, post_init
 from bot.formatting import split_html
 from bot.logs import install_redaction
 from bot.service import ChatService, Reply
@@ -84,7 +84,7 @@ class Bot:
         service.rate.limit = settings.questions_per_minute
         self.app = build_application(settings, service)
         await self.app.initialize()
-        await set_commands(self.app)  # post_init runs only under run_polling: call it as run_polling would
+        await post_init(self.app)  # post_init runs only under run_polling: call it as run_polling would
         await self.app.start()
         await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
 

@@ -1,0 +1,94 @@
+"""Daily briefings on schedule: one JobQueue job per subscription, rebuilt from the database at start-up, and a
+catch-up pass for slots missed while the bot was down. Every delivery is claimed before it is sent (never twice)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, time, timedelta
+
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from retrieval.briefing import compose_briefing
+
+from .formatting import briefing_html
+from .handlers import send_reply
+from .service import Reply
+from .subscriptions import Subscription, SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+MAX_WINDOW = timedelta(days=7)
+
+
+def job_name(sub: Subscription) -> str:
+    return f"briefing:{sub.id}"
+
+
+def schedule_job(application: Application, sub: Subscription) -> None:
+    """(Re)schedule one subscription: PTB's run_daily in the subscription's own time zone, DST included."""
+    unschedule_job(application, sub)
+    schedule = sub.schedule
+    application.job_queue.run_daily(
+        daily_job, time=time(schedule.hour, schedule.minute, tzinfo=schedule.zone), name=job_name(sub), data=sub.id
+    )
+
+
+def unschedule_job(application: Application, sub: Subscription) -> None:
+    for job in application.job_queue.get_jobs_by_name(job_name(sub)):
+        job.schedule_removal()
+
+
+async def start_schedules(application: Application) -> None:
+    """At start-up: a job for every active subscription, then catch up on slots missed within the last hours."""
+    store: SubscriptionStore = application.bot_data["subscriptions"]
+    for sub in store.active():
+        schedule_job(application, sub)
+    application.job_queue.run_once(catch_up_job, when=0, name="briefing:catch-up")
+
+
+async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    store: SubscriptionStore = context.bot_data["subscriptions"]
+    sub = store.by_id(context.job.data)
+    if sub is not None and sub.active:
+        now = datetime.now(UTC)
+        await deliver(context, sub, sub.schedule.last_slot(now), now)
+
+
+async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await deliver_due(context, datetime.now(UTC))
+
+
+async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime) -> int:
+    """Send every briefing whose latest slot is due at `now` (within the catch-up window, not yet sent)."""
+    store: SubscriptionStore = context.bot_data["subscriptions"]
+    sent = 0
+    for sub in store.active():
+        slot = sub.schedule.due(now, store.slots(sub.id))
+        if slot is not None:
+            sent += await deliver(context, sub, slot, now)
+    return sent
+
+
+async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: datetime, now: datetime) -> bool:
+    store: SubscriptionStore = context.bot_data["subscriptions"]
+    if not store.claim(sub.id, sub.chat_id, slot):
+        return False  # this slot was sent (or is being sent) already
+    service = context.bot_data["service"]
+    last = store.last_sent(sub.id)
+    since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
+    work = [service.index, since.date(), now.date(), sub.lang, store.sent_articles(sub.id)]
+    briefing = await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], compose_briefing, *work)
+    try:
+        await send_reply(context, sub.chat_id, Reply(briefing_html(briefing)), on_migrated=store.move_chat)
+    except Forbidden as error:
+        log.info("briefing for chat %s not allowed (%s): subscription deactivated", sub.chat_id, error)
+        store.deactivate(sub.chat_id)
+        unschedule_job(context.application, sub)
+        return False
+    except TelegramError:
+        store.release(sub.id, slot)  # a passing failure: the slot may be sent again
+        raise
+    store.delivered(sub.id, slot, briefing.article_ids, now)
+    return True

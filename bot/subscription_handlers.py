@@ -1,0 +1,105 @@
+"""/subscribe, /unsubscribe, /subscription and /briefing: daily briefings for a private chat or a group."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ContextTypes
+
+from retrieval.briefing import compose_briefing
+from retrieval.phrases import phrase, render_date
+
+from .delivery import schedule_job, unschedule_job
+from .formatting import briefing_html
+from .handlers import send_reply, service_of, thread_of, user_lang
+from .schedule import ScheduleError, parse_schedule
+from .service import Reply
+from .subscriptions import Subscription, SubscriptionStore
+
+ADMINS = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def store_of(context: ContextTypes.DEFAULT_TYPE) -> SubscriptionStore:
+    return context.bot_data["subscriptions"]
+
+
+async def _say(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, lang: str, **values) -> None:
+    message = update.effective_message
+    await send_reply(context, message.chat_id, service_of(context).text(key, lang, **values), thread_of(message))
+
+
+async def _may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Anyone manages their private chat's subscription; in a group only its administrators (getChatMember)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat.type == ChatType.PRIVATE:
+        return True
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in ADMINS
+
+
+def describe(sub: Subscription, lang: str, now: datetime) -> dict:
+    schedule = sub.schedule
+    following = schedule.next_slot(now).astimezone(schedule.zone)
+    return {
+        "time": f"{schedule.hour:02d}:{schedule.minute:02d}",
+        "tz": schedule.tz,
+        "language": phrase(f"lang_{sub.lang}", lang),
+        "next": f"{render_date(following.date(), lang)} {following:%H:%M}",
+    }
+
+
+async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    lang = user_lang(update, context)
+    if not await _may_manage(update, context):
+        await _say(update, context, "admins_only_group", lang)
+        return
+    try:
+        schedule = parse_schedule(list(context.args or []), lang)
+    except ScheduleError as error:
+        await _say(update, context, error.key, lang, value=error.value)
+        return
+    chat, user = update.effective_chat, update.effective_user
+    kind = "user" if chat.type == ChatType.PRIVATE else "group"
+    sub = store_of(context).subscribe(chat.id, kind, schedule, user.id if user else None)
+    schedule_job(context.application, sub)
+    await _say(update, context, "subscribed", schedule.lang, **describe(sub, schedule.lang, datetime.now(UTC)))
+
+
+async def on_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    lang = user_lang(update, context)
+    if not await _may_manage(update, context):
+        await _say(update, context, "admins_only_group", lang)
+        return
+    sub = store_of(context).get(update.effective_chat.id)
+    if sub is None or not store_of(context).deactivate(sub.chat_id):
+        await _say(update, context, "not_subscribed", lang)
+        return
+    unschedule_job(context.application, sub)
+    await _say(update, context, "unsubscribed", lang)
+
+
+async def on_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    lang = user_lang(update, context)
+    sub = store_of(context).get(update.effective_chat.id)
+    if sub is None or not sub.active:
+        await _say(update, context, "not_subscribed", lang)
+        return
+    await _say(update, context, "subscription_info", lang, **describe(sub, lang, datetime.now(UTC)))
+
+
+async def on_briefing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A briefing now: since this chat's last one (at most 7 days), or the last 24 hours."""
+    message = update.effective_message
+    sub = store_of(context).get(update.effective_chat.id)
+    lang = sub.lang if sub else user_lang(update, context)
+    now = datetime.now(UTC)
+    last = store_of(context).last_sent(sub.id) if sub else None
+    since = max(last or now - timedelta(days=1), now - timedelta(days=7))
+    sent = store_of(context).sent_articles(sub.id) if sub else set()
+    briefing = await asyncio.get_running_loop().run_in_executor(
+        context.bot_data["executor"], compose_briefing, service_of(context).index, since.date(), now.date(), lang, sent
+    )
+    await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))

@@ -1,0 +1,172 @@
+"""Subscriptions and deliveries, in SQLite under the data directory or any database SQLAlchemy reaches
+(DATABASE_URL, e.g. PostgreSQL). The schema carries a version so later changes migrate instead of breaking."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from .schedule import Schedule
+
+SCHEMA_VERSION = 1
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SchemaVersion(Base):
+    __tablename__ = "schema_version"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # user | group | channel
+    hour: Mapped[int] = mapped_column(Integer)
+    minute: Mapped[int] = mapped_column(Integer)
+    tz: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime.now(UTC).replace(tzinfo=None))
+
+    @property
+    def schedule(self) -> Schedule:
+        return Schedule(self.hour, self.minute, self.tz, self.lang)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("subscription_id", "slot"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    slot: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    article_ids: Mapped[str] = mapped_column(Text, default="[]")
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+class SubscriptionStore:
+    def __init__(self, url: str):
+        self.engine = create_engine(url)
+        Base.metadata.create_all(self.engine)
+        with Session(self.engine) as session, session.begin():
+            current = session.scalar(select(SchemaVersion.version))
+            if current is None:
+                session.add(SchemaVersion(version=SCHEMA_VERSION))
+            elif current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"the subscription database has schema {current}, newer than this code's "
+                    f"{SCHEMA_VERSION}: upgrade Caucasus Brief"
+                )
+
+    def subscribe(self, chat_id: int, kind: str, schedule: Schedule, created_by: int | None) -> Subscription:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            sub = session.scalar(select(Subscription).where(Subscription.chat_id == chat_id))
+            if sub is None:
+                sub = Subscription(chat_id=chat_id, kind=kind)
+                session.add(sub)
+            sub.hour, sub.minute, sub.tz, sub.lang = schedule.hour, schedule.minute, schedule.tz, schedule.lang
+            sub.active, sub.created_by = True, created_by
+        return sub
+
+    def get(self, chat_id: int) -> Subscription | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.scalar(select(Subscription).where(Subscription.chat_id == chat_id))
+
+    def by_id(self, subscription_id: int) -> Subscription | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Subscription, subscription_id)
+
+    def active(self) -> list[Subscription]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(select(Subscription).where(Subscription.active.is_(True))))
+
+    def deactivate(self, chat_id: int) -> bool:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(Subscription)
+                .where(Subscription.chat_id == chat_id, Subscription.active.is_(True))
+                .values(active=False)
+            )
+            return result.rowcount > 0
+
+    def move_chat(self, old: int, new: int) -> None:
+        """A group became a supergroup: its subscription and delivery history follow it."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(Subscription).where(Subscription.chat_id == new))
+            session.execute(update(Subscription).where(Subscription.chat_id == old).values(chat_id=new))
+            session.execute(update(Delivery).where(Delivery.chat_id == old).values(chat_id=new))
+
+    # -- deliveries ---------------------------------------------------------------------------------------------
+    def claim(self, subscription_id: int, chat_id: int, slot: datetime) -> bool:
+        """Reserve a slot before sending: a slot is claimed once, so it is never sent twice."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(Delivery(subscription_id=subscription_id, chat_id=chat_id, slot=_naive(slot)))
+            return True
+        except IntegrityError:
+            return False
+
+    def release(self, subscription_id: int, slot: datetime) -> None:
+        """Sending failed for a passing reason: free the slot so a retry may send it."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                delete(Delivery).where(
+                    Delivery.subscription_id == subscription_id,
+                    Delivery.slot == _naive(slot),
+                    Delivery.sent_at.is_(None),
+                )
+            )
+
+    def delivered(self, subscription_id: int, slot: datetime, article_ids: list[str], sent_at: datetime) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(Delivery)
+                .where(Delivery.subscription_id == subscription_id, Delivery.slot == _naive(slot))
+                .values(sent_at=_naive(sent_at), article_ids=json.dumps(article_ids))
+            )
+
+    def slots(self, subscription_id: int) -> set[datetime]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(Delivery.slot).where(Delivery.subscription_id == subscription_id))
+            return {slot.replace(tzinfo=UTC) for slot in rows}
+
+    def deliveries(self, subscription_id: int) -> list[Delivery]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(Delivery).where(Delivery.subscription_id == subscription_id).order_by(Delivery.slot)
+                )
+            )
+
+    def sent_articles(self, subscription_id: int) -> set[str]:
+        return {a for d in self.deliveries(subscription_id) if d.sent_at for a in json.loads(d.article_ids)}
+
+    def last_sent(self, subscription_id: int) -> datetime | None:
+        sent = [d.sent_at for d in self.deliveries(subscription_id) if d.sent_at]
+        return max(sent).replace(tzinfo=UTC) if sent else None

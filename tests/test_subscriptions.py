@@ -1,0 +1,165 @@
+"""Daily briefings: schedules across DST, the delivery record, and delivery end to end with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from telegram.ext import CallbackContext
+
+from bot.delivery import deliver_due, job_name
+from bot.schedule import Schedule, ScheduleError, parse_schedule
+from bot.subscriptions import SubscriptionStore
+
+from .fake_telegram import FakeTelegram
+from .test_bot import Bot, bot_index, text_of  # noqa: F401 - bot_index is a fixture
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# -- schedules ------------------------------------------------------------------------------------------------------
+def test_parse_schedule_arguments():
+    assert parse_schedule([], "ar") == Schedule(8, 0, "UTC", "ar")
+    assert parse_schedule(["07:30", "Asia/Baku", "en"], "ar") == Schedule(7, 30, "Asia/Baku", "en")
+    assert parse_schedule(["ar", "+04:00", "21:05"], "en") == Schedule(21, 5, "+04:00", "ar")
+    with pytest.raises(ScheduleError) as bad_time:
+        parse_schedule(["25:00"], "en")
+    assert (bad_time.value.key, bad_time.value.value) == ("bad_time", "25:00")
+    with pytest.raises(ScheduleError) as bad_zone:
+        parse_schedule(["Mars/Olympus"], "en")
+    assert bad_zone.value.key == "bad_timezone"
+
+
+def test_slots_follow_local_time_across_a_dst_change():
+    berlin = Schedule(8, 0, "Europe/Berlin", "en")  # clocks go forward on 29 March 2026
+    assert berlin.at(utc(2026, 3, 28).date()) == utc(2026, 3, 28, 7, 0)
+    assert berlin.at(utc(2026, 3, 29).date()) == utc(2026, 3, 29, 6, 0)
+    assert berlin.next_slot(utc(2026, 3, 28, 7, 30)) == utc(2026, 3, 29, 6, 0)
+    assert berlin.last_slot(utc(2026, 3, 29, 6, 30)) == utc(2026, 3, 29, 6, 0)
+    assert berlin.last_slot(utc(2026, 3, 29, 5, 59)) == utc(2026, 3, 28, 7, 0)
+    new_york = Schedule(8, 0, "America/New_York", "en")  # clocks go back on 1 November 2026
+    assert new_york.at(utc(2026, 10, 31).date()) == utc(2026, 10, 31, 12, 0)
+    assert new_york.at(utc(2026, 11, 1).date()) == utc(2026, 11, 1, 13, 0)
+    baku = Schedule(8, 0, "Asia/Baku", "ar")  # no DST: always UTC+4
+    assert baku.next_slot(utc(2026, 6, 1, 5, 0)) == utc(2026, 6, 2, 4, 0)
+
+
+def test_a_missed_slot_is_due_within_two_hours_only_and_only_once():
+    schedule = Schedule(8, 0, "UTC", "en")
+    slot = utc(2026, 5, 1, 8, 0)
+    assert schedule.due(slot + timedelta(minutes=119), set()) == slot
+    assert schedule.due(slot + timedelta(minutes=121), set()) is None
+    assert schedule.due(slot + timedelta(minutes=30), {slot}) is None
+
+
+def test_store_claims_a_slot_once_and_survives_reopening(tmp_path):
+    url = f"sqlite:///{tmp_path / 'subs.sqlite3'}"
+    store = SubscriptionStore(url)
+    sub = store.subscribe(101, "user", Schedule(8, 0, "UTC", "en"), 101)
+    slot = utc(2026, 5, 1, 8, 0)
+    assert store.claim(sub.id, 101, slot) is True
+    assert store.claim(sub.id, 101, slot) is False
+    store.delivered(sub.id, slot, ["a1", "a2"], slot + timedelta(seconds=3))
+    reopened = SubscriptionStore(url)
+    assert reopened.slots(sub.id) == {slot}
+    assert reopened.sent_articles(sub.id) == {"a1", "a2"}
+    assert reopened.claim(sub.id, 101, slot) is False
+    reopened.move_chat(101, 202)
+    assert reopened.get(101) is None and reopened.get(202).id == sub.id
+
+
+# -- end to end -----------------------------------------------------------------------------------------------------
+@pytest.fixture
+async def running(bot_index, tmp_path):  # noqa: F811 - the fixture imported above
+    fake = FakeTelegram()
+    base = await fake.start()
+    runner = Bot(bot_index, fake, base, database_url=f"sqlite:///{tmp_path / 'subs.sqlite3'}")
+    await runner.start()
+    yield runner
+    await runner.stop()
+    await fake.stop()
+
+
+async def test_subscribe_schedules_a_job_and_delivers_each_slot_once_across_a_restart(running):
+    fake = running.fake
+    fake.message("/subscribe 08:00 Asia/Baku ar", chat_id=501, user_id=501)
+    reply = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 501)
+    assert "تم الاشتراك" in text_of(reply) and "08:00 (Asia/Baku)" in text_of(reply)
+    store: SubscriptionStore = running.app.bot_data["subscriptions"]
+    sub = store.get(501)
+    (job,) = running.app.job_queue.get_jobs_by_name(job_name(sub))
+    assert job.next_t.astimezone(UTC).time().isoformat() == "04:00:00"
+
+    slot = utc(2026, 6, 1, 4, 0)
+    context = CallbackContext(running.app)
+    assert await deliver_due(context, slot + timedelta(minutes=1)) == 1
+    briefing = fake.sent(chat_id=501)[-1]
+    assert "لا توجد مقالات جديدة" in text_of(briefing) or "<b>" in text_of(briefing)
+    assert await deliver_due(context, slot + timedelta(minutes=5)) == 0, "the same slot is not sent twice"
+
+    await running.restart()
+    context = CallbackContext(running.app)
+    assert await deliver_due(context, slot + timedelta(minutes=90)) == 0, "nor after a restart"
+    next_slot = slot + timedelta(days=1)
+    assert await deliver_due(context, next_slot + timedelta(minutes=100)) == 1, "a missed slot within 2 h is sent"
+    assert await deliver_due(context, next_slot + timedelta(days=1, minutes=130)) == 0, "beyond 2 h it is not"
+    assert len(store.deliveries(sub.id)) == 2
+    assert running.app.job_queue.get_jobs_by_name(job_name(sub)), "jobs are rebuilt from the database at start"
+
+    fake.message("/subscription", chat_id=501, user_id=501)
+    info = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 501 and "in Arabic. Next one:" in text_of(c))
+    assert "08:00" in text_of(info)
+    fake.message("/unsubscribe", chat_id=501, user_id=501)
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == 501 and "Unsubscribed" in text_of(c))
+    assert store.get(501).active is False
+
+
+async def test_forbidden_deactivates_and_chat_migration_moves_the_subscription(running):
+    fake, app = running.fake, running.app
+    store: SubscriptionStore = app.bot_data["subscriptions"]
+    blocked = store.subscribe(601, "user", Schedule(9, 0, "UTC", "en"), 601)
+    group = store.subscribe(-602, "group", Schedule(9, 0, "UTC", "en"), 7)
+    now = utc(2026, 6, 1, 9, 10)
+    fake.failures["sendMessage"] = [
+        (403, {"description": "Forbidden: bot was blocked by the user"}),
+        (
+            400,
+            {
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": -100602},
+            },
+        ),
+    ]
+    sent = await deliver_due(CallbackContext(app), now)
+    assert sent == 1
+    assert store.get(601).active is False and store.by_id(blocked.id).active is False
+    assert store.get(-602) is None and store.get(-100602).id == group.id
+    assert fake.sent(chat_id=-100602), "the briefing went to the supergroup"
+
+
+async def test_only_group_admins_subscribe_a_group(running):
+    fake = running.fake
+    fake.message("/subscribe 07:00 Asia/Yerevan", chat_id=-701, user_id=702, chat_type="supergroup")
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == -701 and "administrators" in text_of(c))
+    assert running.app.bot_data["subscriptions"].get(-701) is None
+    fake.member_status = "administrator"
+    fake.message("/subscribe 07:00 Asia/Yerevan", chat_id=-701, user_id=703, chat_type="supergroup")
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == -701 and "Subscribed" in text_of(c))
+    assert running.app.bot_data["subscriptions"].get(-701).kind == "group"
+
+
+async def test_bad_subscribe_arguments_get_a_clear_message(running):
+    fake = running.fake
+    fake.message("/subscribe 8am Mars/Olympus", chat_id=801, user_id=801)
+    reply = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 801)
+    assert "I do not know the time zone “8am”" in text_of(reply)
+    fake.message("/subscribe 24:30", chat_id=801, user_id=801, language_code="ar")
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == 801 and "ليس وقتًا صحيحًا" in text_of(c))
+
+
+async def test_briefing_command_sends_one_now(running):
+    running.fake.message("/briefing", chat_id=901, user_id=901)
+    reply = await running.fake.wait_for(lambda c: int(c.params["chat_id"]) == 901)
+    assert text_of(reply).startswith("No new articles about the conflict between")
