@@ -11,6 +11,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from retrieval.briefing import compose_briefing
+from retrieval.feeds import FeedPoller
 
 from .formatting import briefing_html
 from .handlers import send_reply
@@ -46,6 +47,25 @@ async def start_schedules(application: Application) -> None:
     for sub in store.active():
         schedule_job(application, sub)
     application.job_queue.run_once(catch_up_job, when=0, name="briefing:catch-up")
+    settings = application.bot_data["service"].settings
+    if settings.feeds:
+        application.job_queue.run_repeating(
+            poll_feeds_job, interval=settings.feed_interval_minutes * 60, first=1, name="feeds"
+        )
+
+
+async def poll_feeds_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Fresh news for the next briefing; a failing feed is logged and backed off, the others go on."""
+    service = context.bot_data["service"]
+    poller = FeedPoller(service.index)
+    results = await asyncio.get_running_loop().run_in_executor(
+        context.bot_data["executor"], poller.poll_all, service.settings.feeds
+    )
+    for result in results:
+        if result.status == "failed":
+            log.warning("feed %s failed: %s", result.url, result.error)
+        elif result.new:
+            log.info("feed %s: %d new articles", result.url, result.new)
 
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:

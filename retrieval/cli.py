@@ -166,6 +166,33 @@ def briefing_command(since_text: str | None, until: date | None, lang: str, as_j
         click.echo(briefing.text)
 
 
+@main.command("feeds")
+@click.argument("urls", nargs=-1)
+@click.option("--poll", is_flag=True, help="Poll now (URLs given, else the FEEDS setting) before showing.")
+def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
+    """Each feed's last success, last error and item counts."""
+    from .feeds import FeedPoller
+
+    index = _open_index()
+    if poll:
+        try:
+            for result in FeedPoller(index).poll_all(urls or index.settings.feeds):
+                detail = result.error or f"{result.new} new of {result.seen}"
+                click.echo(f"{result.status:12} {result.url}  {detail}")
+        except INDEX_ERRORS as exc:
+            _fail(str(exc))
+    feeds = index.store.feeds()
+    if not feeds:
+        click.echo("No feed has been polled yet (set FEEDS, or run `brief feeds --poll URL`).")
+    for feed in feeds:
+        click.echo(
+            f"{feed['url']}\n  last success: {feed['last_success'] or 'never'}; items: {feed['items_new']} "
+            f"new of {feed['items_seen']} seen"
+        )
+        if feed["last_error"]:
+            click.echo(f"  last error: {feed['last_error']} at {feed['error_at']} ({feed['failures']} in a row)")
+
+
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 def stats_command(as_json: bool) -> None:

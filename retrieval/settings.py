@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     edit_interval: float = 1.0  # seconds between streamed edits in a private chat
     group_edit_interval: float = 3.0
 
+    # Feeds polled for fresh news (by `brief run` and `brief feeds --poll`): URLs separated by commas, or the path
+    # of a file with one URL per line.
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    feed_interval_minutes: float = 30.0
+
     # Chunking: a chunk holds whole sentences up to about this many characters.
     chunk_chars: int = 600
     # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
@@ -68,6 +73,15 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feed_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            path = Path(value.strip()).expanduser()
+            lines = path.read_text("utf-8").splitlines() if path.is_file() else value.replace(",", "\n").splitlines()
+            return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
         return value
 
     @property

@@ -69,6 +69,18 @@ CREATE TABLE IF NOT EXISTS signatures (
     article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
     minhash BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    last_success TEXT,
+    last_error TEXT,
+    error_at TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL DEFAULT 0,
+    items_seen INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, lang UNINDEXED, terms);
 CREATE VIRTUAL TABLE IF NOT EXISTS article_terms USING fts5(article_id UNINDEXED, lang UNINDEXED, terms);
 """
@@ -350,6 +362,45 @@ class Store:
             (n,),
         )
         return [_row_article(row) for row in rows]
+
+    def feed(self, url: str) -> dict:
+        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+        return (
+            dict(row)
+            if row
+            else {
+                "url": url,
+                "etag": None,
+                "last_modified": None,
+                "failures": 0,
+                "next_try": 0.0,
+                "items_seen": 0,
+                "items_new": 0,
+                "last_success": None,
+                "last_error": None,
+            }
+        )
+
+    def save_feed(self, state: dict) -> None:
+        columns = [
+            "url",
+            "etag",
+            "last_modified",
+            "last_success",
+            "last_error",
+            "error_at",
+            "failures",
+            "next_try",
+            "items_seen",
+            "items_new",
+        ]
+        values = [state.get(c) for c in columns]
+        self.db.execute(
+            f"INSERT OR REPLACE INTO feeds({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
+        )
+
+    def feeds(self) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY url")]
 
     def iter_articles(self) -> Iterator[Article]:
         for row in self.db.execute("SELECT * FROM articles WHERE status = 'indexed' ORDER BY published, id"):

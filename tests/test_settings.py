@@ -28,3 +28,12 @@ def test_secrets_do_not_show_in_repr(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
     settings = Settings(_env_file=None)
     assert "sk-very-secret" not in repr(settings) and "sk-very-secret" not in str(settings.model_dump())
+
+
+def test_feeds_from_a_list_or_a_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("FEEDS", "https://a.example/rss, https://b.example/atom")
+    assert Settings(_env_file=None).feeds == ["https://a.example/rss", "https://b.example/atom"]
+    listing = tmp_path / "feeds.txt"
+    listing.write_text("# wires\nhttps://a.example/rss\n\nhttps://c.example/feed\n", "utf-8")
+    monkeypatch.setenv("FEEDS", str(listing))
+    assert Settings(_env_file=None).feeds == ["https://a.example/rss", "https://c.example/feed"]

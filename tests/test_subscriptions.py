@@ -163,3 +163,30 @@ async def test_briefing_command_sends_one_now(running):
     running.fake.message("/briefing", chat_id=901, user_id=901)
     reply = await running.fake.wait_for(lambda c: int(c.params["chat_id"]) == 901)
     assert text_of(reply).startswith("No new articles about the conflict between")
+
+
+async def test_the_bot_polls_configured_feeds(bot_index, tmp_path):  # noqa: F811
+    from bot.delivery import poll_feeds_job
+    from retrieval.search import Retriever
+
+    from .servers import serving
+    from .test_feeds import ConditionalFeed
+
+    fake = FakeTelegram()
+    base = await fake.start()
+    with serving(ConditionalFeed) as feeds:
+        runner = Bot(
+            bot_index,
+            fake,
+            base,
+            database_url=f"sqlite:///{tmp_path / 's.sqlite3'}",
+            feeds=[f"{feeds}/feed.xml", f"{feeds}/broken.xml"],
+        )
+        await runner.start()
+        try:
+            assert runner.app.job_queue.get_jobs_by_name("feeds")
+            await poll_feeds_job(CallbackContext(runner.app))
+        finally:
+            await runner.stop()
+            await fake.stop()
+    assert "Ijevan" in Retriever(bot_index).search("border crossing Ijevan", k=1)[0].title

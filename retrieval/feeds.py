@@ -1,0 +1,106 @@
+"""Polling RSS/Atom feeds for fresh news: conditional GETs (ETag / Last-Modified), new items ingested, a failing
+feed backed off and reported, never stopping the others."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from .index import Index
+from .ingest import Ingester
+from .sources import Failure, Fetcher, SourceError, parse_feed
+
+MAX_BACKOFF = 6 * 3600.0
+
+
+@dataclass
+class FeedResult:
+    url: str
+    status: str  # "new" | "not modified" | "failed" | "waiting"
+    new: int = 0
+    seen: int = 0
+    error: str = ""
+
+
+class FeedPoller:
+    def __init__(self, index: Index, clock: Callable[[], float] = time.time):
+        self.index = index
+        self.store = index.store
+        self.clock = clock
+        self.interval = index.settings.feed_interval_minutes * 60
+
+    def poll_all(self, urls: Iterable[str]) -> list[FeedResult]:
+        fetcher = Fetcher(self.index.settings)
+        try:
+            return [self.poll(url, fetcher) for url in urls]
+        finally:
+            fetcher.close()
+
+    def poll(self, url: str, fetcher: Fetcher) -> FeedResult:
+        state = self.store.feed(url)
+        now = self.clock()
+        if state["next_try"] > now:
+            return FeedResult(url, "waiting")
+        headers = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+        try:
+            response = fetcher.client.get(url, headers=headers)
+            if response.status_code == 304:
+                return self._succeeded(state, now, FeedResult(url, "not modified"))
+            response.raise_for_status()
+            result = self._ingest(url, response.content, fetcher)
+        except (httpx.HTTPError, SourceError) as error:
+            return self._failed(state, now, url, _reason(error))
+        state["etag"] = response.headers.get("ETag")
+        state["last_modified"] = response.headers.get("Last-Modified")
+        return self._succeeded(state, now, result)
+
+    def _ingest(self, url: str, body: bytes, fetcher: Fetcher) -> FeedResult:
+        ingester = Ingester(self.index)
+        items = list(parse_feed(body, url, fetch_page=fetcher.text))
+        articles = [item for item in items if not isinstance(item, Failure)]
+        if not articles and any(isinstance(item, Failure) for item in items):
+            raise SourceError(next(item.reason for item in items if isinstance(item, Failure)))
+        for article in articles:
+            ingester.add(article)
+        ingester.flush()
+        return FeedResult(url, "new", new=ingester.report.new + ingester.report.updated, seen=len(articles))
+
+    def _succeeded(self, state: dict, now: float, result: FeedResult) -> FeedResult:
+        state.update(
+            last_success=_stamp(now),
+            failures=0,
+            next_try=now + self.interval,
+            items_seen=state["items_seen"] + result.seen,
+            items_new=state["items_new"] + result.new,
+        )
+        self.store.save_feed(state)
+        return result
+
+    def _failed(self, state: dict, now: float, url: str, reason: str) -> FeedResult:
+        failures = state["failures"] + 1
+        state.update(
+            last_error=reason,
+            error_at=_stamp(now),
+            failures=failures,
+            next_try=now + min(self.interval * 2 ** (failures - 1), MAX_BACKOFF),
+        )
+        self.store.save_feed(state)
+        return FeedResult(url, "failed", error=reason)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"HTTP {error.response.status_code}"
+    return f"{type(error).__name__}: {error}" if isinstance(error, httpx.HTTPError) else str(error)
+
+
+def _stamp(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
