@@ -36,6 +36,9 @@ COMMANDS = {
         ("subscribe", "Daily briefing: [HH:MM] [timezone] [ar|en]"),
         ("subscription", "Your briefing subscription"),
         ("unsubscribe", "Stop the daily briefing"),
+        ("summary", "Summary of the last 24h or 7d"),
+        ("channel", "Briefings in a channel: @name HH:MM [timezone] [ar|en]"),
+        ("channels", "Your channel briefings"),
         ("lang", "Answer language: ar or en"),
         ("help", "How to use the bot"),
         ("about", "How the bot works"),
@@ -47,12 +50,15 @@ COMMANDS = {
         ("subscribe", "موجز يومي: [HH:MM] [المنطقة الزمنية] [ar|en]"),
         ("subscription", "اشتراكك في الموجز"),
         ("unsubscribe", "إيقاف الموجز اليومي"),
+        ("summary", "ملخص آخر 24 ساعة أو 7 أيام"),
+        ("channel", "موجزات في قناة: @name HH:MM [المنطقة الزمنية] [ar|en]"),
+        ("channels", "موجزات قنواتك"),
         ("lang", "لغة الإجابة: ar أو en"),
         ("help", "كيفية استخدام البوت"),
         ("about", "كيف يعمل البوت"),
     ],
 }
-GROUP_COMMANDS = ("ask", "sources", "help", "briefing", "subscribe", "unsubscribe", "subscription")
+GROUP_COMMANDS = ("ask", "sources", "help", "summary", "briefing", "subscribe", "unsubscribe", "subscription")
 
 
 async def set_commands(application: Application) -> None:
@@ -114,6 +120,9 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         ("unsubscribe", subscription_handlers.on_unsubscribe),
         ("subscription", subscription_handlers.on_subscription),
         ("briefing", subscription_handlers.on_briefing),
+        ("summary", subscription_handlers.on_summary),
+        ("channel", subscription_handlers.on_channel),
+        ("channels", subscription_handlers.on_channels),
     ):
         application.add_handler(CommandHandler(name, callback, filters=only_new))
     application.add_handler(

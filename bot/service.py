@@ -63,6 +63,7 @@ class ChatService:
         self.settings = index.settings
         self._answerer = answerer
         self.rate = RateLimiter(self.settings.questions_per_minute)
+        self.summaries = RateLimiter(2, window=600)  # /summary, per chat
 
     @property
     def answerer(self) -> Answerer:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from retrieval.briefing import compose_briefing
+from retrieval.briefing import compose_briefing, parse_window
 from retrieval.phrases import phrase, render_date
 
 from .delivery import schedule_job, unschedule_job
-from .formatting import briefing_html
+from .formatting import briefing_html, esc
 from .handlers import send_reply, service_of, thread_of, user_lang
 from .schedule import ScheduleError, parse_schedule
 from .service import Reply
@@ -103,3 +104,74 @@ async def on_briefing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         context.bot_data["executor"], compose_briefing, service_of(context).index, since.date(), now.date(), lang, sent
     )
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
+
+
+async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/summary [24h|7d]: anyone in a group may ask; a few per chat every ten minutes."""
+    message, chat = update.effective_message, update.effective_chat
+    lang = user_lang(update, context)
+    if not service_of(context).summaries.allow(chat.id):
+        await _say(update, context, "summary_limited", lang)
+        return
+    now = datetime.now(UTC)
+    try:
+        since = parse_window((context.args or ["24h"])[0], now.date())
+    except ValueError:
+        since = now.date() - timedelta(days=1)
+    briefing = await asyncio.get_running_loop().run_in_executor(
+        context.bot_data["executor"], compose_briefing, service_of(context).index, since, now.date(), lang
+    )
+    await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
+
+
+async def on_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/channel @name HH:MM [timezone] [ar|en] or /channel @name off, from a private chat; says exactly what is
+    missing: the channel, the user's admin rights there, or the bot's right to post."""
+    lang = user_lang(update, context)
+    args = list(context.args or [])
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await _say(update, context, "channel_private_only", lang)
+        return
+    if not args or not args[0].startswith("@"):
+        await _say(update, context, "channel_usage", lang)
+        return
+    name, rest, user = args[0], args[1:], update.effective_user
+    try:
+        channel = await context.bot.get_chat(name)
+        member = await context.bot.get_chat_member(channel.id, user.id)
+    except BadRequest:
+        await _say(update, context, "channel_not_found", lang, channel=name)
+        return
+    if member.status not in ADMINS:
+        await _say(update, context, "channel_not_admin", lang, channel=name)
+        return
+    store = store_of(context)
+    if rest[:1] == ["off"]:
+        sub = store.get(channel.id)
+        if sub is not None and store.deactivate(channel.id):
+            unschedule_job(context.application, sub)
+        await _say(update, context, "channel_off", lang, channel=name)
+        return
+    me = await context.bot.get_chat_member(channel.id, context.bot.id)
+    if me.status not in ADMINS or not getattr(me, "can_post_messages", False):
+        await _say(update, context, "channel_bot_cannot_post", lang, channel=name)
+        return
+    try:
+        schedule = parse_schedule(rest, lang)
+    except ScheduleError as error:
+        await _say(update, context, error.key, lang, value=error.value)
+        return
+    sub = store.subscribe(channel.id, "channel", schedule, user.id, title=name)
+    schedule_job(context.application, sub)
+    await _say(update, context, "channel_scheduled", lang, channel=name, **describe(sub, lang, datetime.now(UTC)))
+
+
+async def on_channels(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    lang = user_lang(update, context)
+    subs = store_of(context).channels_of(update.effective_user.id)
+    if not subs:
+        await _say(update, context, "no_channels", lang)
+        return
+    now = datetime.now(UTC)
+    lines = [esc(phrase("channel_scheduled", lang, channel=s.title, **describe(s, lang, now))) for s in subs]
+    await send_reply(context, update.effective_message.chat_id, Reply("\n".join(lines)))

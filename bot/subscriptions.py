@@ -42,6 +42,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     kind: Mapped[str] = mapped_column(String(10))  # user | group | channel
+    title: Mapped[str | None] = mapped_column(String(255), nullable=True)  # a channel's @name
     hour: Mapped[int] = mapped_column(Integer)
     minute: Mapped[int] = mapped_column(Integer)
     tz: Mapped[str] = mapped_column(String(64))
@@ -84,14 +85,16 @@ class SubscriptionStore:
                     f"{SCHEMA_VERSION}: upgrade Caucasus Brief"
                 )
 
-    def subscribe(self, chat_id: int, kind: str, schedule: Schedule, created_by: int | None) -> Subscription:
+    def subscribe(
+        self, chat_id: int, kind: str, schedule: Schedule, created_by: int | None, title: str | None = None
+    ) -> Subscription:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             sub = session.scalar(select(Subscription).where(Subscription.chat_id == chat_id))
             if sub is None:
                 sub = Subscription(chat_id=chat_id, kind=kind)
                 session.add(sub)
             sub.hour, sub.minute, sub.tz, sub.lang = schedule.hour, schedule.minute, schedule.tz, schedule.lang
-            sub.active, sub.created_by = True, created_by
+            sub.active, sub.created_by, sub.title = True, created_by, title
         return sub
 
     def get(self, chat_id: int) -> Subscription | None:
@@ -105,6 +108,13 @@ class SubscriptionStore:
     def active(self) -> list[Subscription]:
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.scalars(select(Subscription).where(Subscription.active.is_(True))))
+
+    def channels_of(self, user_id: int) -> list[Subscription]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(Subscription).where(
+                Subscription.kind == "channel", Subscription.created_by == user_id, Subscription.active.is_(True)
+            )
+            return list(session.scalars(query.order_by(Subscription.title)))
 
     def deactivate(self, chat_id: int) -> bool:
         with Session(self.engine) as session, session.begin():

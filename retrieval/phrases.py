@@ -145,6 +145,36 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "lang_ar": {"en": "Arabic", "ar": "العربية"},
     "lang_en": {"en": "English", "ar": "الإنجليزية"},
+    "channel_usage": {
+        "en": "Use /channel @name HH:MM [timezone] [ar|en], /channel @name off, or /channels.",
+        "ar": "استخدم ‎/channel @name HH:MM [المنطقة الزمنية] [ar|en] أو ‎/channel @name off أو ‎/channels.",
+    },
+    "channel_private_only": {
+        "en": "Set up channels from a private chat with me.",
+        "ar": "اضبط القنوات من محادثة خاصة معي.",
+    },
+    "channel_not_found": {
+        "en": "I cannot find the channel {channel}. Check the name, and add me to the channel first.",
+        "ar": "لا أجد القناة {channel}. تحقق من الاسم، وأضفني إلى القناة أولًا.",
+    },
+    "channel_not_admin": {
+        "en": "You are not an administrator of {channel}, so you cannot schedule posts there.",
+        "ar": "لست مشرفًا في {channel}، لذا لا يمكنك جدولة منشورات فيها.",
+    },
+    "channel_bot_cannot_post": {
+        "en": "I cannot post in {channel}: make me an administrator of the channel with the right to post messages.",
+        "ar": "لا أستطيع النشر في {channel}: اجعلني مشرفًا في القناة مع صلاحية نشر الرسائل.",
+    },
+    "channel_scheduled": {
+        "en": "{channel} will get a briefing every day at {time} ({tz}), in {language}. Next one: {next}.",
+        "ar": "ستتلقى {channel} موجزًا يوميًا عند الساعة {time} ({tz}) باللغة {language}. الموجز التالي: {next}.",
+    },
+    "channel_off": {"en": "No more briefings in {channel}.", "ar": "لا مزيد من الموجزات في {channel}."},
+    "no_channels": {"en": "You have no channel briefings.", "ar": "لا توجد لديك موجزات قنوات."},
+    "summary_limited": {
+        "en": "A summary was just posted here; please wait a few minutes.",
+        "ar": "نُشر ملخص هنا للتو؛ انتظر بضع دقائق من فضلك.",
+    },
     "store_empty": {
         "en": "No articles have been ingested yet.",
         "ar": "لم تتم إضافة أي مقالات بعد.",

@@ -35,6 +35,9 @@ class FakeTelegram:
     updates: list[dict] = field(default_factory=list)
     messages: dict[tuple[int, int], dict] = field(default_factory=dict)
     member_status: str = "member"
+    members: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, user) → status, over member_status
+    channels: dict[str, int] = field(default_factory=dict)  # "@name" → chat id
+    bot_can_post: bool = True
 
     def __post_init__(self):
         self._update_ids = itertools.count(1)
@@ -137,9 +140,11 @@ class FakeTelegram:
         return message
 
     async def _m_getChatMember(self, params):  # noqa: N802
-        user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "U"}
-        if self.member_status != "administrator":
-            return {"status": self.member_status, "user": user}
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        user = {"id": user_id, "is_bot": user_id == BOT_ID, "first_name": "U"}
+        status = self.members.get((chat_id, user_id), self.member_status)
+        if status != "administrator":
+            return {"status": status, "user": user}
         rights = (
             "can_be_edited",
             "can_manage_chat",
@@ -154,7 +159,31 @@ class FakeTelegram:
             "can_edit_stories",
             "can_delete_stories",
         )
-        return {"status": "administrator", "user": user, **dict.fromkeys(rights, False), "can_post_messages": True}
+        can_post = self.bot_can_post if user_id == BOT_ID else True
+        return {"status": "administrator", "user": user, **dict.fromkeys(rights, False), "can_post_messages": can_post}
+
+    async def _m_getChat(self, params):  # noqa: N802
+        name = str(params["chat_id"])
+        if name not in self.channels:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}),
+                content_type="application/json",
+            )
+        return {
+            "id": self.channels[name],
+            "type": "channel",
+            "title": name[1:],
+            "username": name[1:],
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     # -- driving the bot ------------------------------------------------------------------------------------------
     def push(self, update: dict) -> dict:

@@ -190,3 +190,47 @@ async def test_the_bot_polls_configured_feeds(bot_index, tmp_path):  # noqa: F81
             await runner.stop()
             await fake.stop()
     assert "Ijevan" in Retriever(bot_index).search("border crossing Ijevan", k=1)[0].title
+
+
+async def test_channel_set_up_says_exactly_what_is_missing(running):
+    fake = running.fake
+    fake.channels["@karabakh_news"] = -100777
+    say = []
+
+    async def ask(text: str) -> str:
+        before = len(fake.sent(chat_id=950))
+        fake.message(text, chat_id=950, user_id=950)
+        await fake.wait_for(lambda c: len(fake.sent(chat_id=950)) > before)
+        say.append(text_of(fake.sent(chat_id=950)[-1]))
+        return say[-1]
+
+    assert "cannot find the channel @nowhere" in await ask("/channel @nowhere 08:00")
+    assert "not an administrator of @karabakh_news" in await ask("/channel @karabakh_news 08:00")
+    fake.members[(-100777, 950)] = "administrator"
+    fake.bot_can_post = False
+    fake.members[(-100777, 4242)] = "administrator"
+    assert "make me an administrator of the channel with the right to post" in await ask(
+        "/channel @karabakh_news 08:00 Asia/Yerevan ar"
+    )
+    fake.bot_can_post = True
+    done = await ask("/channel @karabakh_news 08:00 Asia/Yerevan ar")
+    assert "@karabakh_news will get a briefing every day at 08:00 (Asia/Yerevan), in Arabic" in done
+    store: SubscriptionStore = running.app.bot_data["subscriptions"]
+    assert store.get(-100777).kind == "channel"
+    assert "@karabakh_news" in await ask("/channels")
+    await deliver_due(
+        CallbackContext(running.app), Schedule(8, 0, "Asia/Yerevan", "ar").last_slot(utc(2026, 6, 1, 4, 30))
+    )
+    assert fake.sent(chat_id=-100777), "the channel got its briefing"
+    assert "No more briefings in @karabakh_news" in await ask("/channel @karabakh_news off")
+    assert store.get(-100777).active is False
+
+
+async def test_anyone_may_ask_a_group_summary_a_few_times(running):
+    fake = running.fake
+    for user in (961, 962, 963):
+        fake.message("/summary 7d", chat_id=-960, user_id=user, chat_type="supergroup")
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == -960 and "please wait" in text_of(c))
+    await fake.wait_for(lambda c: len(fake.sent(chat_id=-960)) == 3)
+    texts = [text_of(c) for c in fake.sent(chat_id=-960)]
+    assert sum(t.startswith("No new articles") for t in texts) == 2
