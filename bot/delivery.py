@@ -98,7 +98,7 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: d
     service = context.bot_data["service"]
     last = store.last_sent(sub.id)
     since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
-    work = [service.index, since.date(), now.date(), sub.lang, store.sent_articles(sub.id)]
+    work = [service.index, since.date(), now.date(), sub.lang, store.sent_articles(sub.id), service.answerer.llm]
     briefing = await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], compose_briefing, *work)
     try:
         await send_reply(context, sub.chat_id, Reply(briefing_html(briefing)), on_migrated=store.move_chat)

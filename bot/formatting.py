@@ -134,5 +134,7 @@ def briefing_html(briefing) -> str:
                 lines.append(esc(phrase("figures_differ", briefing.lang)))
             lines += [cite(line, ordered) for line in story.lines]
             blocks.append("\n".join(lines))
+    if briefing.notice:
+        blocks.append(f"<i>{esc(briefing.notice)}</i>")
     sources = [f"<b>{esc(phrase('sources', briefing.lang))}</b>", *(source_line(c, briefing.lang) for c in ordered)]
     return "\n\n".join([*blocks, "\n".join(sources)])

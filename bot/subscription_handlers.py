@@ -101,7 +101,14 @@ async def on_briefing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     since = max(last or now - timedelta(days=1), now - timedelta(days=7))
     sent = store_of(context).sent_articles(sub.id) if sub else set()
     briefing = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"], compose_briefing, service_of(context).index, since.date(), now.date(), lang, sent
+        context.bot_data["executor"],
+        compose_briefing,
+        service_of(context).index,
+        since.date(),
+        now.date(),
+        lang,
+        sent,
+        service_of(context).answerer.llm,
     )
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 
@@ -119,7 +126,14 @@ async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     except ValueError:
         since = now.date() - timedelta(days=1)
     briefing = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"], compose_briefing, service_of(context).index, since, now.date(), lang
+        context.bot_data["executor"],
+        compose_briefing,
+        service_of(context).index,
+        since,
+        now.date(),
+        lang,
+        None,
+        service_of(context).answerer.llm,
     )
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 

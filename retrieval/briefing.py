@@ -7,6 +7,8 @@ carry them, how recent they are and how many languages report them.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
@@ -14,9 +16,11 @@ import numpy as np
 
 from .answers import Citation
 from .chunking import split_sentences
+from .citations import check_citations
 from .extractive import _figures, _figures_disagree
 from .glossary import default_glossary
 from .index import Index
+from .llm import NO_ANSWER, LLMClient, LLMUnusableError
 from .models import Article, Hit
 from .phrases import attributed, phrase, render_date
 
@@ -26,6 +30,10 @@ SHARED_ENTITIES = 2  # … and naming at least this many of the same glossary en
 _EVERYWHERE = {"armenia", "azerbaijan"}
 MAX_STORIES = 8
 LINES_PER_STORY = 2
+LLM_ARTICLES = 4
+LLM_ARTICLE_CHARS = 1500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +56,8 @@ class Briefing:
     until: str
     stories: list[Story] = field(default_factory=list)
     text: str = ""
+    mode: str = "extractive"  # "llm" when a model wrote the story summaries
+    notice: str = ""
 
     @property
     def article_ids(self) -> list[str]:
@@ -114,6 +124,7 @@ def compose_briefing(
     until: date,
     lang: str,
     already_sent: set[str] | None = None,
+    llm: LLMClient | None = None,
 ) -> Briefing:
     """The briefing for [since, until]; articles in `already_sent` count as known: a story with nothing new is
     left out, a known story with new articles is "developing"."""
@@ -130,13 +141,47 @@ def compose_briefing(
             continue
         story_ids = {index.store.get(a.id).story_id for a in group}
         developing = bool(story_ids & known_stories) or len(fresh) < len(group)
-        briefing.stories.append(
-            _story(index, group, fresh, "developing" if developing else "new", lang, numbers, citations)
-        )
+        story = _story(index, group, fresh, "developing" if developing else "new", lang, numbers, citations)
+        if llm is not None and not briefing.notice:
+            try:
+                _summarize(llm, story, fresh, lang, numbers)
+                briefing.mode = "llm"
+            except Exception as error:  # noqa: BLE001 - any LLM failure: the quoted lines stay
+                log.warning("LLM briefing summary failed (%s); keeping the quoted lines", type(error).__name__)
+                briefing.notice, briefing.mode = phrase("llm_fallback", lang), "extractive"
+        briefing.stories.append(story)
         if len(briefing.stories) >= MAX_STORIES:
             break
     briefing.text = render(briefing)
     return briefing
+
+
+def _summarize(llm: LLMClient, story: Story, fresh: list[Article], lang: str, numbers: dict[str, int]) -> None:
+    """Replace a story's quoted lines by a generated summary whose every sentence cites one of its articles."""
+    cited_articles = [a for a in fresh if a.id in numbers][:LLM_ARTICLES]
+    hits = [
+        Hit(
+            a.id,
+            "",
+            "",
+            a.url,
+            a.title,
+            a.source,
+            a.published.isoformat() if a.published else None,
+            a.lang,
+            a.text[:LLM_ARTICLE_CHARS],
+            0.0,
+        )
+        for a in cited_articles
+    ]
+    raw = llm.summarize(lang, hits)
+    checked = check_citations(raw, len(hits))
+    if not checked.sentences:
+        raise LLMUnusableError("no sentence with a valid citation" if NO_ANSWER not in raw else "no summary")
+    global_of = {i + 1: numbers[cited_articles[original - 1].id] for i, original in enumerate(checked.order)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{global_of[int(m.group(1))]}]", checked.text)
+    story.lines = [text]
+    story.citations = [c for c in story.citations if c.n in set(global_of.values())]
 
 
 def _known_story_ids(index: Index, article_ids: set[str]) -> set[str]:
@@ -221,6 +266,8 @@ def render(briefing: Briefing) -> str:
                 lines.append(phrase("figures_differ", lang))
             lines += story.lines
             blocks.append("\n".join(lines))
+    if briefing.notice:
+        blocks.append(briefing.notice)
     return "\n\n".join(blocks)
 
 

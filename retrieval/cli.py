@@ -157,7 +157,13 @@ def briefing_command(since_text: str | None, until: date | None, lang: str, as_j
     except ValueError:
         _fail("--since takes 24h, 7d or YYYY-MM-DD")
     try:
-        briefing = compose_briefing(_open_index(), since, until, lang)
+        index = _open_index()
+        llm = None
+        if index.settings.llm_enabled:
+            from .llm import LLMClient
+
+            llm = LLMClient(index.settings)
+        briefing = compose_briefing(index, since, until, lang, llm=llm)
     except INDEX_ERRORS as exc:
         _fail(str(exc))
     if as_json:

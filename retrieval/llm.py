@@ -30,6 +30,7 @@ class LLMUnusableError(RuntimeError):
 class Prompts:
     system: dict[str, str]
     answer: dict[str, str]
+    briefing: dict[str, str]
     rewrite: str
 
     @classmethod
@@ -40,6 +41,7 @@ class Prompts:
         return cls(
             system={lang: read(f"system.{lang}.md") for lang in ("ar", "en")},
             answer={lang: read(f"answer.{lang}.md") for lang in ("ar", "en")},
+            briefing={lang: read(f"briefing.{lang}.md") for lang in ("ar", "en")},
             rewrite=read("rewrite.md"),
         )
 
@@ -92,6 +94,13 @@ class LLMClient:
             text += _content(piece.content)
             on_partial(text)
         return text
+
+    def summarize(self, lang: str, hits: list[Hit]) -> str:
+        """One story of a briefing, from its articles, in the same fenced form as answers."""
+        template = ChatPromptTemplate.from_messages(
+            [("system", self.prompts.system[lang]), ("human", self.prompts.briefing[lang])]
+        )
+        return _content(self.chat.invoke(template.format_messages(sources=format_sources(hits))).content)
 
     def rewrite(self, question: str, previous_question: str, previous_answer: str) -> str:
         template = ChatPromptTemplate.from_messages([("human", self.prompts.rewrite)])

@@ -78,3 +78,59 @@ def test_window_parsing():
     assert parse_window(None, today, last_sent=date(2026, 1, 1)) == date(2026, 11, 22), "at most 7 days back"
     with pytest.raises(ValueError):
         parse_window("last week", today)
+
+
+@pytest.fixture
+def chat_server():
+    from .servers import OpenAIChat, serving
+
+    OpenAIChat.script, OpenAIChat.seen = [], []
+    with serving(OpenAIChat) as base:
+        yield base, OpenAIChat
+
+
+def llm_for(index, base):
+    from pydantic import SecretStr
+
+    from retrieval.llm import LLMClient
+
+    return LLMClient(
+        index.settings.model_copy(
+            update={
+                "openai_base_url": f"{base}/v1",
+                "openai_api_key": SecretStr("sk-test"),
+                "llm_max_retries": 0,
+                "openai_timeout": 2.0,
+            }
+        )
+    )
+
+
+def test_llm_briefing_summaries_are_validated(briefing_index, chat_server):
+    base, server = chat_server
+    server.script = [
+        {
+            "content": "At least 200 people were killed, according to the ombudsman [1], while officials told TASS "
+            "of 32 dead [2]. The war is over [7]."
+        },
+        {"content": "More than 100,000 people fled Karabakh [1]."},
+    ]
+    briefing = compose_briefing(briefing_index, *SEPTEMBER_2023, "en", llm=llm_for(briefing_index, base))
+    assert briefing.mode == "llm" and briefing.notice == ""
+    offensive = next(s for s in briefing.stories if "Reuters" in s.outlets)
+    (line,) = offensive.lines
+    assert "The war is over" not in line, "a sentence citing no given source is dropped"
+    numbers = {c.source: c.n for c in offensive.citations}
+    assert set(numbers) == {"Reuters", "TASS"}
+    assert f"[{numbers['Reuters']}]" in line and f"[{numbers['TASS']}]" in line
+    assert "<source" in server.seen[0]["messages"][1]["content"]
+
+
+def test_llm_briefing_failure_keeps_the_quoted_lines(briefing_index, chat_server):
+    base, server = chat_server
+    server.script = [{"status": 500}]
+    briefing = compose_briefing(briefing_index, *SEPTEMBER_2023, "en", llm=llm_for(briefing_index, base))
+    assert briefing.mode == "extractive"
+    assert briefing.notice == "The language model was unavailable, so this answer quotes the sources directly."
+    assert all(line.startswith(("According to", "Outlets")) for s in briefing.stories for line in s.lines)
+    assert briefing.text.endswith(briefing.notice)

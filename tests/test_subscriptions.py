@@ -234,3 +234,16 @@ async def test_anyone_may_ask_a_group_summary_a_few_times(running):
     await fake.wait_for(lambda c: len(fake.sent(chat_id=-960)) == 3)
     texts = [text_of(c) for c in fake.sent(chat_id=-960)]
     assert sum(t.startswith("No new articles") for t in texts) == 2
+
+
+async def test_many_subscribers_due_at_once_all_get_their_briefing(running):
+    fake, app = running.fake, running.app
+    store: SubscriptionStore = app.bot_data["subscriptions"]
+    for chat in range(1001, 1041):
+        store.subscribe(chat, "user", Schedule(7, 0, "UTC", "en"), chat)
+    fake.failures["sendMessage"] = [
+        (429, {"description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}})
+    ]
+    sent = await deliver_due(CallbackContext(app), utc(2026, 7, 1, 7, 5))
+    assert sent == 40
+    assert {int(c.params["chat_id"]) for c in fake.sent()} >= set(range(1001, 1041))
