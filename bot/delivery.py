@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from retrieval.briefing import compose_briefing
+from retrieval.briefing import Briefing, compose_briefing
 from retrieval.feeds import FeedPoller
 
 from .formatting import briefing_html
@@ -54,6 +54,15 @@ async def start_schedules(application: Application) -> None:
         )
 
 
+async def make_briefing(
+    context: ContextTypes.DEFAULT_TYPE, since: date, until: date, lang: str, sent: set[str] | None = None
+) -> Briefing:
+    """Compose a briefing in a worker thread (index and model work), with the LLM when one is configured."""
+    service = context.bot_data["service"]
+    work = (service.index, since, until, lang, sent, service.answerer.llm)
+    return await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], compose_briefing, *work)
+
+
 async def poll_feeds_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Fresh news for the next briefing; a failing feed is logged and backed off, the others go on."""
     service = context.bot_data["service"]
@@ -95,11 +104,9 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: d
     store: SubscriptionStore = context.bot_data["subscriptions"]
     if not store.claim(sub.id, sub.chat_id, slot):
         return False  # this slot was sent (or is being sent) already
-    service = context.bot_data["service"]
     last = store.last_sent(sub.id)
     since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
-    work = [service.index, since.date(), now.date(), sub.lang, store.sent_articles(sub.id), service.answerer.llm]
-    briefing = await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], compose_briefing, *work)
+    briefing = await make_briefing(context, since.date(), now.date(), sub.lang, store.sent_articles(sub.id))
     try:
         await send_reply(context, sub.chat_id, Reply(briefing_html(briefing)), on_migrated=store.move_chat)
     except Forbidden as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from telegram import Update
@@ -10,10 +9,10 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from retrieval.briefing import compose_briefing, parse_window
+from retrieval.briefing import parse_window
 from retrieval.phrases import phrase, render_date
 
-from .delivery import schedule_job, unschedule_job
+from .delivery import make_briefing, schedule_job, unschedule_job
 from .formatting import briefing_html, esc
 from .handlers import send_reply, service_of, thread_of, user_lang
 from .schedule import ScheduleError, parse_schedule
@@ -100,16 +99,7 @@ async def on_briefing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     last = store_of(context).last_sent(sub.id) if sub else None
     since = max(last or now - timedelta(days=1), now - timedelta(days=7))
     sent = store_of(context).sent_articles(sub.id) if sub else set()
-    briefing = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"],
-        compose_briefing,
-        service_of(context).index,
-        since.date(),
-        now.date(),
-        lang,
-        sent,
-        service_of(context).answerer.llm,
-    )
+    briefing = await make_briefing(context, since.date(), now.date(), lang, sent)
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 
 
@@ -125,16 +115,7 @@ async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         since = parse_window((context.args or ["24h"])[0], now.date())
     except ValueError:
         since = now.date() - timedelta(days=1)
-    briefing = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"],
-        compose_briefing,
-        service_of(context).index,
-        since,
-        now.date(),
-        lang,
-        None,
-        service_of(context).answerer.llm,
-    )
+    briefing = await make_briefing(context, since, now.date(), lang)
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 
 
