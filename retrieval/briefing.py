@@ -67,15 +67,11 @@ class Briefing:
         return asdict(self)
 
 
-def window_articles(index: Index, since: date, until: date) -> list[Article]:
-    return [a for a in index.store.iter_articles() if a.published and since <= a.published <= until]
-
-
-def group_events(index: Index, articles: list[Article]) -> list[list[Article]]:
+def group_events(index: Index, articles: list[Article], story_of: dict[str, str]) -> list[list[Article]]:
     """Near-duplicate stories first, then stories joined when their articles' vectors and dates are close."""
     by_story: dict[str, list[Article]] = {}
     for article in articles:
-        by_story.setdefault(index.store.get(article.id).story_id, []).append(article)
+        by_story.setdefault(story_of[article.id], []).append(article)
     groups = list(by_story.values())
     vectors = index.vectors.article_vectors([a.id for a in articles])
     parent = list(range(len(groups)))
@@ -130,8 +126,10 @@ def compose_briefing(
     left out, a known story with new articles is "developing"."""
     already_sent = already_sent or set()
     briefing = Briefing(lang, since.isoformat(), until.isoformat())
-    events = group_events(index, window_articles(index, since, until))
-    known_stories = _known_story_ids(index, already_sent)
+    articles = index.store.published_between(since, until)
+    story_of = index.store.story_ids([a.id for a in articles])
+    events = group_events(index, articles, story_of)
+    known_stories = set(index.store.story_ids(already_sent).values())
     ranked = sorted(events, key=lambda group: -_rank(group, until))
     numbers: dict[str, int] = {}
     citations: dict[str, Citation] = {}
@@ -139,9 +137,10 @@ def compose_briefing(
         fresh = [a for a in group if a.id not in already_sent]
         if not fresh:
             continue
-        story_ids = {index.store.get(a.id).story_id for a in group}
+        story_ids = {story_of[a.id] for a in group}
         developing = bool(story_ids & known_stories) or len(fresh) < len(group)
-        story = _story(index, group, fresh, "developing" if developing else "new", lang, numbers, citations)
+        status = "developing" if developing else "new"
+        story = _story(story_of[group[0].id], group, fresh, status, lang, numbers, citations)
         if llm is not None and not briefing.notice:
             try:
                 _summarize(llm, story, fresh, lang, numbers)
@@ -184,15 +183,6 @@ def _summarize(llm: LLMClient, story: Story, fresh: list[Article], lang: str, nu
     story.citations = [c for c in story.citations if c.n in set(global_of.values())]
 
 
-def _known_story_ids(index: Index, article_ids: set[str]) -> set[str]:
-    out = set()
-    for article_id in article_ids:
-        stored = index.store.get(article_id)
-        if stored:
-            out.add(stored.story_id)
-    return out
-
-
 def _rank(group: list[Article], until: date) -> float:
     outlets = {a.source for a in group}
     langs = {a.lang for a in group}
@@ -200,7 +190,7 @@ def _rank(group: list[Article], until: date) -> float:
     return 2.0 * len(outlets) + len(langs) + 1.0 / (1 + max(age, 0))
 
 
-def _story(index, group, fresh, status, lang, numbers, citations) -> Story:
+def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
     # Newest articles first among the fresh ones; one per outlet, so each line adds a voice.
     ordered = sorted(fresh, key=lambda a: (a.published, a.lang == lang), reverse=True)
     chosen: list[Article] = []
@@ -238,7 +228,7 @@ def _story(index, group, fresh, status, lang, numbers, citations) -> Story:
         lines.append(attributed(quote, article.lang, article.source, published, numbers[article.id], lang))
     differ = len(quotes) > 1 and _figures_disagree(_figures(quotes[0]), _figures(quotes[1]))
     return Story(
-        story_id=index.store.get(group[0].id).story_id,
+        story_id=story_id,
         status=status,
         headline=headline,
         lines=lines,

@@ -55,7 +55,7 @@ class Ingester:
         fetcher = Fetcher(self.index.settings)
         try:
             for article_id in self.store.pending_ids():  # finish what a killed run left half-done
-                self._enqueue(article_id)
+                self._enqueue(article_id, len(self.store.chunks_of(article_id)))
             for spec in specs:
                 for item in read_source(spec, fetcher):
                     if isinstance(item, Failure):
@@ -78,7 +78,7 @@ class Ingester:
                 self.report.unchanged += 1
             else:
                 self.report.new += 1
-                self._enqueue(article.id)
+                self._enqueue(article.id, len(self.store.chunks_of(article.id)))
             return
         twin = self.store.id_with_hash(digest)
         if twin and twin != article.id:
@@ -92,7 +92,7 @@ class Ingester:
             self.report.updated += 1
         else:
             self.report.new += 1
-        self._enqueue(article.id)
+        self._enqueue(article.id, len(chunks))
 
     @staticmethod
     def _sentence_rows(chunks, chunk_vectors, sentence_vectors) -> list[tuple[str, int, bytes]]:
@@ -123,11 +123,11 @@ class Ingester:
                 best, best_score = story_id, score
         return best
 
-    def _enqueue(self, article_id: str) -> None:
+    def _enqueue(self, article_id: str, n_chunks: int) -> None:
         if article_id in self._queue:
             return
         self._queue.append(article_id)
-        self._queued_chunks += len(self.store.chunks_of(article_id)) or 1
+        self._queued_chunks += n_chunks or 1
         if self._queued_chunks >= self._batch:
             self.flush()
 

@@ -402,6 +402,22 @@ class Store:
     def feeds(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY url")]
 
+    def published_between(self, since: date, until: date) -> list[Article]:
+        rows = self.db.execute(
+            "SELECT * FROM articles WHERE status = 'indexed' AND published BETWEEN ? AND ? ORDER BY published, id",
+            (since.isoformat(), until.isoformat()),
+        )
+        return [_row_article(row) for row in rows]
+
+    def story_ids(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """Article id → story id, in one query per 500 ids."""
+        ids, out = list(dict.fromkeys(article_ids)), {}
+        for i in range(0, len(ids), 500):
+            batch = ids[i : i + 500]
+            marks = ",".join("?" * len(batch))
+            out.update(self.db.execute(f"SELECT id, story_id FROM articles WHERE id IN ({marks})", batch).fetchall())
+        return out
+
     def iter_articles(self) -> Iterator[Article]:
         for row in self.db.execute("SELECT * FROM articles WHERE status = 'indexed' ORDER BY published, id"):
             yield _row_article(row)
