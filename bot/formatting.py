@@ -40,7 +40,7 @@ def source_line(citation: Citation, lang: str) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    blocks = [cite(answer.text, answer.citations)]
+    blocks = [cite(answer.text, answer.citations or answer.related)]  # a refusal links its closest articles
     if answer.notice:
         blocks.append(f"<i>{esc(answer.notice)}</i>")
     if answer.citations:

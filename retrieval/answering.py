@@ -8,14 +8,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .answer_types import carries
 from .answers import Answer, Citation
-from .extractive import ExtractiveAnswerer, answerability_model, answerable_probability
+from .extractive import Evidence, ExtractiveAnswerer, answerability_model, answerable_probability
 from .glossary import default_glossary
 from .index import Index
 from .lang import detect_lang
 from .llm import NO_ANSWER, LLMClient, LLMUnusableError
 from .models import Hit
 from .phrases import phrase
+from .question import Question
 from .search import Filters, Retriever
 from .textnorm import tokens
 
@@ -37,8 +39,7 @@ class Answerer:
         self.index = index
         self.retriever = Retriever(index)
         self.glossary = default_glossary()
-        # per-cosine share of the language bias that the retriever applies to a sum of two cosines
-        self.extractive = ExtractiveAnswerer(index.store, self.glossary, self.retriever.weights.language_bias / 2)
+        self.extractive = ExtractiveAnswerer(index.store, self.glossary)
         enabled = index.settings.llm_enabled if use_llm is None else use_llm
         self.llm = llm or (LLMClient(index.settings) if enabled else None)
         self.threshold = answerability_model()["threshold"]
@@ -57,18 +58,24 @@ class Answerer:
             key = "empty_question" if not question else "store_empty"
             return Answer(question, lang, "extractive", False, phrase(key, lang))
         query, entities = self._query(question, previous)
-        vector = self.index.embedder.query(query)
-        hits = self.retriever.search(query, k=RETRIEVE_K, filters=filters, vector=vector)
+        evidence = self.evidence(query, filters)
         notice = ""
-        if self.llm is not None and hits:
+        if self.llm is not None and evidence.hits:
             try:
-                return self._generated(question, query, lang, hits, on_partial, entities)
+                return self._generated(question, query, lang, evidence, on_partial, entities)
             except Exception as exc:  # noqa: BLE001 - any LLM failure falls back to extraction
                 log.warning("LLM answer failed (%s); answering extractively", type(exc).__name__)
                 notice = phrase("llm_fallback", lang)
-        answer = self._extracted(question, query, lang, hits, vector, entities)
+        answer = self._extracted(question, lang, evidence, entities)
         answer.notice = notice
         return answer
+
+    def evidence(self, query: str, filters: Filters | None = None) -> Evidence:
+        """The question analysed, the re-ranked passages and their scored sentences: what an answer rests on."""
+        analysis = self.extractive.analyse(query)
+        vector = self.index.embedder.query(query)
+        hits = self.retriever.search(query, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
+        return self.extractive.evidence(analysis, vector, hits)
 
     # -- follow-ups ------------------------------------------------------------------------------------------------
     def is_follow_up(self, question: str) -> bool:
@@ -91,14 +98,10 @@ class Answerer:
         return " ".join([question, *names]), own + carried
 
     # -- extractive ------------------------------------------------------------------------------------------------
-    def _extracted(
-        self, question: str, query: str, lang: str, hits: list[Hit], vector: np.ndarray, entities: list[str]
-    ) -> Answer:
-        # Same-language scoring is about the language the question is written in, whatever the answer's language.
-        ranked = self.extractive.sentences(query, vector, hits, detect_lang(query) or lang)
-        answered = bool(ranked) and answerable_probability(self.extractive.features(ranked)) >= self.threshold
-        selection = self.extractive.choose(ranked)
-        return self.extractive.compose(question, lang, selection, answered, entities)
+    def _extracted(self, question: str, lang: str, evidence: Evidence, entities: list[str]) -> Answer:
+        answered = bool(evidence.eligible) and answerable_probability(evidence.features) >= self.threshold
+        selection = self.extractive.choose(evidence)
+        return self.extractive.compose(question, lang, selection, answered, entities, evidence)
 
     # -- generated -------------------------------------------------------------------------------------------------
     def _generated(
@@ -106,27 +109,37 @@ class Answerer:
         question: str,
         standalone: str,
         lang: str,
-        hits: list[Hit],
+        evidence: Evidence,
         on_partial: Callable[[str], None] | None,
         entities: list[str],
     ) -> Answer:
         from .citations import check_citations
 
-        sources = hits[:LLM_SOURCES]
+        sources = evidence.hits[:LLM_SOURCES]  # re-ranked by the question analysis
         raw = self.llm.generate(standalone, lang, sources, on_partial)  # a follow-up, as rewritten
         if not raw.strip():
             raise LLMUnusableError("empty answer")
         checked = check_citations(raw, len(sources))
         if not checked.sentences:
             if NO_ANSWER in raw:
-                return Answer(question, lang, "llm", False, phrase("not_answered", lang), [], entities=entities)
+                answer = self.extractive.refusal(question, lang, evidence, entities)
+                answer.mode = "llm"
+                return answer
             raise LLMUnusableError("no sentence with a valid citation")
         citations = []
         for final, original in enumerate(checked.order, 1):
             hit = sources[original - 1]
             claims = [s.text for s in checked.sentences if original in s.sources]
             citations.append(Citation.of(final, hit, self._quote(hit, claims)))
+        if not self._carries_asked(evidence.question, citations):
+            raise LLMUnusableError("the cited sentences do not contain what was asked")
         return Answer(question, lang, "llm", True, checked.text, citations, entities=entities)
+
+    def _carries_asked(self, question: Question, citations: list[Citation]) -> bool:
+        """A "when" answer must rest on a sentence with a date, a "how many" one on a number …"""
+        if not question.typed:
+            return True
+        return any(carries(question.asks, part, question, self.glossary) for c in citations for part in [c.quote])
 
     def _quote(self, hit: Hit, claims: list[str]) -> str:
         """The source sentence each claim rests on: the closest by the embedding model, across languages."""
@@ -136,11 +149,17 @@ class Answerer:
             return sentences[0]
         picked: list[int] = []
         for claim in claims:
+            claim = re.sub(r"\[\d+\]", "", claim)
+            # The names and numbers of the claim must be in its quote: they are what crosses languages.
+            names = {e.id for e in self.glossary.find(claim)} | {t for t in tokens(claim) if t.isdigit()}
+            held = np.array(
+                [len(names & ({e.id for e in self.glossary.find(s)} | set(tokens(s)))) for s in sentences], float
+            ) / max(1, len(names))
             if vectors is not None:
-                scores = vectors @ self.index.embedder.query(re.sub(r"\[\d+\]", "", claim))
+                scores = vectors @ self.index.embedder.query(claim) + 0.3 * held
             else:
                 words = set(tokens(claim))
-                scores = np.array([len(words & set(tokens(s))) for s in sentences], dtype=float)
+                scores = np.array([len(words & set(tokens(s))) for s in sentences], dtype=float) + held
             best = int(np.argmax(scores))
             if best not in picked:
                 picked.append(best)

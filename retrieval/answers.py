@@ -33,6 +33,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     notice: str = ""  # one short line, e.g. that the LLM was unavailable
     entities: list[str] = field(default_factory=list)  # glossary ids the exchange was about, for follow-ups
+    related: list[Citation] = field(default_factory=list)  # a refusal's closest articles: not evidence, no quotes
 
     def to_json(self) -> dict:
         return asdict(self)

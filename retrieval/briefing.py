@@ -17,7 +17,7 @@ import numpy as np
 from .answers import Citation
 from .chunking import split_sentences
 from .citations import check_citations
-from .extractive import _figures, _figures_disagree
+from .figures import figures, figures_disagree
 from .glossary import default_glossary
 from .index import Index
 from .llm import NO_ANSWER, LLMClient, LLMUnusableError
@@ -226,7 +226,7 @@ def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
         story_citations.append(citations[article.id])
         published = article.published.isoformat() if article.published else None
         lines.append(attributed(quote, article.lang, article.source, published, numbers[article.id], lang))
-    differ = len(quotes) > 1 and _figures_disagree(_figures(quotes[0]), _figures(quotes[1]))
+    differ = len(quotes) > 1 and figures_disagree(figures(quotes[0]), figures(quotes[1]))
     return Story(
         story_id=story_id,
         status=status,

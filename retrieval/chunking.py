@@ -55,6 +55,8 @@ _ABBREVIATIONS = frozenset(
         "u.s",
         "u.n",
         "e.u",
+        "a.m",
+        "p.m",
     ]
 )
 

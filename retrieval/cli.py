@@ -85,8 +85,11 @@ def _print_hits(hits: list[Hit]) -> None:
 @click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")
 @click.option("--since", callback=_date, help="Published on or after YYYY-MM-DD.")
 @click.option("--until", callback=_date, help="Published on or before YYYY-MM-DD.")
+@click.option(
+    "--per-article", default=1, show_default=True, help="Passages shown per article (the best first; 0: no limit)."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per query with '-').")
-def search_command(query, k, lang, sources, since, until, as_json) -> None:
+def search_command(query, k, lang, sources, since, until, per_article, as_json) -> None:
     """Search the index; QUERY '-' reads one query per line from stdin."""
     filters = Filters(lang=lang, sources=list(sources), since=since, until=until)
     try:
@@ -95,7 +98,7 @@ def search_command(query, k, lang, sources, since, until, as_json) -> None:
             for line in sys.stdin:
                 if not line.strip():
                     continue
-                hits = retriever.search(line.strip(), k=k, filters=filters)
+                hits = retriever.search(line.strip(), k=k, filters=filters, per_article=per_article or None)
                 if as_json:
                     payload = {"query": line.strip(), "hits": [h.to_json() for h in hits]}
                     click.echo(json.dumps(payload, ensure_ascii=False))
@@ -103,7 +106,7 @@ def search_command(query, k, lang, sources, since, until, as_json) -> None:
                     click.echo(f"## {line.strip()}")
                     _print_hits(hits)
             return
-        hits = retriever.search(query, k=k, filters=filters)
+        hits = retriever.search(query, k=k, filters=filters, per_article=per_article or None)
     except INDEX_ERRORS as exc:
         _fail(str(exc))
     if as_json:

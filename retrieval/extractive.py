@@ -1,10 +1,11 @@
-"""Extractive answers: the retrieved sentences that answer the question, each attributed and cited.
+"""Extractive answers: the one sentence that answers the question, attributed and cited, or an honest refusal.
 
-No generative model ships offline (FACTS.md), so the default answer quotes the sources. Sentences are scored by
-the embedding model (sentence vectors stored at ingest), coverage of the question's terms, entities (through the
-bilingual glossary, so an English question matches an Arabic sentence) and numbers; chosen with MMR so wire copies
-and restatements do not crowd out the rest; and the decision to answer at all comes from a small logistic model
-calibrated on XQuAD-R with the answer removed (bench/answers.py).
+No generative model ships offline (FACTS.md), so the default answer quotes the sources. On a store where every
+sentence is about one war, similarity alone always finds something, so a sentence answers only if it carries what
+is asked (a date for "when", a number for "how many" …) and covers the question's focus (its entities and rare
+words, weighted by how rare they are in the store). Whether to answer at all is decided from features relative to
+the candidate pool (how far the best sentence stands above the rest), not from an absolute cosine, by a small
+logistic model calibrated on same-topic pools (bench/calibrate.py).
 """
 
 from __future__ import annotations
@@ -12,38 +13,50 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
-from datetime import date
+import statistics
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
 
+from .answer_types import carries
 from .answers import Answer, Citation
+from .figures import figures, figures_disagree, same_days
 from .glossary import Glossary, default_glossary
 from .models import Hit
-from .phrases import attributed, phrase
+from .phrases import attributed, phrase, related_line
+from .question import Question, analyse, date_fit, focus_coverage
 from .store import Store
-from .textnorm import STOPWORDS, tokens
+from .textnorm import stems, tokens
 
-MAX_BODY = 900
-MAX_SENTENCES = 3
-MMR_LAMBDA = 0.5
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+POOL = 10  # the candidates a sentence is compared with
+RELATED = 3
+# A sentence that only makes sense after the one before it: a pronoun, or "he added that …" with no subject.
+_DEPENDENT_EN = re.compile(
+    r"^(He|She|It|They|This|That|These|Those|His|Her|Their|Its|Such)\b|^(He|She|They|It) (also )?(added|said|noted)\b"
+)
+_DEPENDENT_AR = re.compile(
+    r"^(و|ف)?(اضاف|قال|قالت|تابع|اشار|اكد|اوضح|لفت|شدد|اعتبر|رات|راي|اضافت|تابعت|اشارت|اكدت|اوضحت)\s+(ان|إن|أن|:)"
+    r"|^(و|ف)?(هو|هي|هم|هذا|هذه|ذلك|تلك|كما)\b"
+)
 
 
 @dataclass
 class Sentence:
     hit: Hit
     rank: int  # rank of its chunk in the retrieval
+    index: int  # position within its chunk
     start: int
     end: int
     text: str
     vector: np.ndarray | None
-    dense: float = 0.0
-    context: float = 0.0  # the question's similarity to the whole article
-    coverage: float = 0.0
-    entity_coverage: float = 0.0
+    dense: float = 0.0  # similarity to the question
+    focus: float = 0.0  # weighted share of the question's focus found in the sentence (and its article's title)
+    own_focus: float = 0.0  # the same, in the sentence alone
+    typed: bool = True  # carries the kind of thing asked for
+    date_fit: float = 0.0  # the article's date against the question's period: +1 fits, -1 cannot
+    same_lang: bool = True
     score: float = 0.0
 
 
@@ -54,20 +67,18 @@ class Selection:
 
 
 @dataclass
-class Concepts:
-    """What a question asks about: glossary entities (language-free) and its other content terms."""
+class Evidence:
+    """Everything the answer/refuse decision and the choice of sentences rest on."""
 
-    entities: set[str]
-    terms: set[str]
-    numbers: set[str]
+    question: Question
+    hits: list[Hit]
+    ranked: list[Sentence]
+    eligible: list[Sentence]  # the ranked sentences that carry the asked kind of thing
+    features: dict[str, float] = field(default_factory=dict)
 
-    @classmethod
-    def of(cls, text: str, glossary: Glossary) -> Concepts:
-        entities = glossary.find(text)
-        covered = {t for e in entities for name in e.names for t in tokens(name)}
-        terms = {t for t in tokens(text, drop_stopwords=True) if t not in covered and len(t) > 1}
-        numbers = {t for t in terms if t.isdigit()}
-        return cls({e.id for e in entities if e.type != "outlet"}, terms - numbers, numbers)
+    @property
+    def article_ids(self) -> list[str]:
+        return list(dict.fromkeys(s.hit.article_id for s in self.eligible or self.ranked))
 
 
 @cache
@@ -79,120 +90,153 @@ def answerability_model() -> dict:
 def answerable_probability(features: dict[str, float], model: dict | None = None) -> float:
     model = model or answerability_model()
     z = model["intercept"] + sum(model["weights"][name] * features[name] for name in model["weights"])
-    return 1.0 / (1.0 + math.exp(-z))
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass
+class Scoring:
+    """How a sentence's evidence adds up (bench/calibrate.py measures these on the same-topic set)."""
+
+    focus: float = 0.20
+    typed: float = 0.06
+    date_fit: float = 0.05
+    other_language: float = 0.04  # the model's same-language preference, in part: evidence decides the rest
+    rank: float = 0.05
 
 
 class ExtractiveAnswerer:
-    def __init__(self, store: Store, glossary: Glossary | None = None, language_bias: float = 0.06):
+    def __init__(self, store: Store, glossary: Glossary | None = None, scoring: Scoring | None = None):
         self.store = store
         self.glossary = glossary or default_glossary()
-        self.language_bias = language_bias  # per-cosine share of the model's same-language preference
+        self.scoring = scoring or Scoring()
+
+    def analyse(self, question: str) -> Question:
+        return analyse(question, self.glossary, self.store.document_frequencies)
 
     # -- scoring --------------------------------------------------------------------------------------------------
-    def sentences(self, question: str, query_vector: np.ndarray, hits: list[Hit], lang: str) -> list[Sentence]:
+    def evidence(self, question: Question, query_vector: np.ndarray, hits: list[Hit]) -> Evidence:
+        ranked = self.sentences(question, query_vector, hits)
+        # A report written before the period the question names cannot tell what happened in it.
+        eligible = [s for s in ranked if s.typed and s.date_fit > -1]
+        evidence = Evidence(question, hits, ranked, eligible)
+        evidence.features = self.features(evidence)
+        return evidence
+
+    def sentences(self, question: Question, query_vector: np.ndarray, hits: list[Hit]) -> list[Sentence]:
         """Every sentence of the retrieved chunks, scored against the question, best first."""
-        concepts = Concepts.of(question, self.glossary)
         stored = self.store.sentences(h.chunk_id for h in hits)
         out: list[Sentence] = []
         for rank, hit in enumerate(hits):
             spans, vectors = stored.get(hit.chunk_id, ([(hit.start, hit.end)], None))
+            title_words = stems(hit.title)
             for i, (start, end) in enumerate(spans):
                 text = hit.text[start - hit.start : end - hit.start]
-                vector = vectors[i] if vectors is not None else None
-                sentence = Sentence(hit, rank, start, end, text, vector)
-                self._score(sentence, concepts, query_vector, lang)
+                sentence = Sentence(hit, rank, i, start, end, text, vectors[i] if vectors is not None else None)
+                self._score(sentence, question, query_vector, title_words)
                 out.append(sentence)
         return sorted(out, key=lambda s: -s.score)
 
-    def _score(self, sentence: Sentence, concepts: Concepts, query_vector: np.ndarray, lang: str) -> None:
-        # A news sentence rarely repeats its own date: "in January 2025" is matched by the article's date.
-        words = _words(sentence.text) | _date_words(sentence.hit.published)
-        found = _entity_ids(self.glossary, sentence.text)
-        wanted = len(concepts.entities) + len(concepts.numbers)
-        hit_entities = len(concepts.entities & found) + len(concepts.numbers & words)
-        sentence.entity_coverage = hit_entities / wanted if wanted else 0.0
-        same_lang = sentence.hit.lang == lang
-        # Other content words can only match in the question's own language.
-        total = wanted + (len(concepts.terms) if same_lang else 0)
-        matched = hit_entities + (len(concepts.terms & words) if same_lang else 0)
-        sentence.coverage = matched / total if total else 0.0
-        if sentence.vector is not None:
-            sentence.dense = float(sentence.vector @ query_vector)
-        else:
-            sentence.dense = float(sentence.hit.score)
-        sentence.context = sentence.hit.context
-        if not same_lang:
-            sentence.dense += self.language_bias
-            sentence.context += self.language_bias
-        sentence.score = sentence.dense + 0.15 * sentence.coverage + 0.02 / (1 + sentence.rank)
+    def _score(self, sentence: Sentence, question: Question, query_vector: np.ndarray, title: frozenset) -> None:
+        hit, w = sentence.hit, self.scoring
+        sentence.same_lang = hit.lang == question.lang
+        sentence.dense = float(sentence.vector @ query_vector) if sentence.vector is not None else float(hit.score)
+        own = focus_coverage(
+            question, stems(sentence.text), _entity_ids(self.glossary, sentence.text), sentence.same_lang
+        )
+        context = focus_coverage(question, title, _entity_ids(self.glossary, hit.title), sentence.same_lang)
+        sentence.focus = max(own, 0.75 * own + 0.25 * context)
+        sentence.own_focus = own
+        sentence.typed = not question.typed or carries(question.asks, sentence.text, question, self.glossary)
+        sentence.date_fit = date_fit(question, hit.published)
+        sentence.score = (
+            sentence.dense
+            + w.focus * sentence.focus
+            + w.typed * (sentence.typed and question.typed)
+            + w.date_fit * sentence.date_fit
+            + (0.0 if sentence.same_lang else w.other_language)
+            + w.rank / (1 + sentence.rank)
+        )
 
     @staticmethod
-    def features(ranked: list[Sentence]) -> dict[str, float]:
-        """What the answer/no-answer decision looks at, from the best sentences."""
-        if not ranked:
-            return {"dense": 0.0, "context": 0.0, "coverage": 0.0, "entity_coverage": 0.0, "margin": 0.0}
-        best = ranked[0]
-        rest = [s.dense for s in ranked[1:6]] or [best.dense]
+    def features(evidence: Evidence) -> dict[str, float]:
+        """What the answer/refuse decision looks at: the best eligible sentence against the whole pool."""
+        pool = evidence.ranked[:POOL]
+        question = evidence.question
+        if not evidence.eligible:
+            return dict.fromkeys(FEATURES, 0.0)
+        best = evidence.eligible[0]
+        median_score = statistics.median(s.score for s in pool)
+        median_dense = statistics.median(s.dense for s in pool)
+        median_focus = statistics.median(s.focus for s in pool)
+        # Within the best sentence's own language: the model scores same-language text higher across the board.
+        peers = [s.dense for s in pool if s.same_lang == best.same_lang and s is not best] or [median_dense]
+        others = [s.score for s in evidence.eligible[1:] if s.hit.article_id != best.hit.article_id]
         return {
+            "score_margin": best.score - median_score,
+            "lang_margin": best.dense - statistics.median(peers),
+            "gap": best.score - (others[0] if others else median_score),
+            "focus": best.focus,
+            "focus_margin": best.focus - median_focus,
+            "typed_share": sum(s.typed for s in pool) / len(pool) if question.typed else 1.0,
+            "cross": float(not best.same_lang),
             "dense": best.dense,
-            "context": max(s.context for s in ranked[:3]),
-            "coverage": max(s.coverage for s in ranked[:3]),
-            "entity_coverage": max(s.entity_coverage for s in ranked[:3]),
-            "margin": best.dense - float(np.mean(rest)),
         }
 
     # -- choosing -------------------------------------------------------------------------------------------------
-    def choose(self, ranked: list[Sentence]) -> Selection:
-        """Up to three sentences by MMR, copies skipped; a differing figure from another outlet is kept too."""
-        if not ranked:
+    def choose(self, evidence: Evidence) -> Selection:
+        """The best sentence (with the one before it when it cannot be read alone); another article's sentence
+        only when it answers on its own too, or gives a different figure for the same event."""
+        if not evidence.eligible:
             return Selection([], False)
-        chosen = [ranked[0]]
-        floor = ranked[0].score - 0.06
-        pool = [s for s in ranked[1:20] if s.score >= floor]
-        while pool and len(chosen) < MAX_SENTENCES and sum(len(s.text) for s in chosen) < MAX_BODY:
-            best, best_value = None, -1e9
-            for candidate in pool:
-                redundancy = max(_similarity(candidate, s) for s in chosen)
-                value = MMR_LAMBDA * candidate.score - (1 - MMR_LAMBDA) * redundancy
-                if value > best_value:
-                    best, best_value = candidate, value
-            pool.remove(best)
-            if max(_similarity(best, s) for s in chosen) > 0.92 or _same_words(best, chosen):
+        best = evidence.eligible[0]
+        chosen = [best]
+        previous = self._previous(best, evidence.ranked)
+        if previous is not None:
+            chosen.insert(0, previous)
+        differ = False
+        counting = evidence.question.asks == "count"
+        for other in evidence.eligible[1:8]:
+            if other.hit.article_id == best.hit.article_id or other.hit.story_id == best.hit.story_id:
                 continue
-            if sum(len(s.text) for s in chosen) + len(best.text) > MAX_BODY:
+            if _restates(other, best):
+                continue  # a wire copy at another outlet adds nothing
+            if counting and _differs(best, other):
+                # Another outlet's figure for the same thing in a report of the same days: shown, and flagged.
+                if other.score >= best.score - 0.08 and other.focus >= 0.6 * best.focus:
+                    chosen.append(other)
+                    differ = True
+                    break
                 continue
-            chosen.append(best)
-        conflict = self._conflicting_figure(chosen, ranked)
-        if conflict is not None and conflict not in chosen:
-            chosen.append(conflict)
-        # Articles in order of their best sentence; within an article, sentences in reading order.
-        first_seen: dict[str, int] = {}
-        for sentence in chosen:
-            first_seen.setdefault(sentence.hit.article_id, len(first_seen))
-        chosen.sort(key=lambda s: (first_seen[s.hit.article_id], s.start))
-        return Selection(chosen, conflict is not None)
+            if other.score < best.score - 0.03:
+                break
+            if other.focus >= best.focus - 0.05 and (not counting or _same_figures(best, other)):
+                chosen.append(other)  # corroboration: another outlet answers on its own too
+                break
+        return Selection(chosen, differ)
 
     @staticmethod
-    def _conflicting_figure(chosen: list[Sentence], ranked: list[Sentence]) -> Sentence | None:
-        """A relevant sentence from another outlet giving a different number for the same thing."""
-        for sentence in chosen:
-            figures = _figures(sentence.text)
-            if not figures:
-                continue
-            for other in ranked[:15]:
-                if other.hit.source == sentence.hit.source or other.score < ranked[0].score - 0.12:
-                    continue
-                if not _same_days(sentence.hit.published, other.hit.published):
-                    continue  # figures of different events do not contradict each other
-                if _figures_disagree(figures, _figures(other.text)):
-                    return other
-        return None
+    def _previous(sentence: Sentence, ranked: list[Sentence]) -> Sentence | None:
+        text = sentence.text.strip()
+        dependent = _DEPENDENT_EN.match(text) or _DEPENDENT_AR.match(" ".join(tokens(text)[:3]))
+        if not dependent or sentence.index == 0:
+            return None
+        return next(
+            (s for s in ranked if s.hit.chunk_id == sentence.hit.chunk_id and s.index == sentence.index - 1), None
+        )
 
     # -- writing --------------------------------------------------------------------------------------------------
-    def compose(self, question: str, lang: str, selection: Selection, answered: bool, entities: list[str]) -> Answer:
+    def compose(
+        self,
+        question: str,
+        lang: str,
+        selection: Selection,
+        answered: bool,
+        entities: list[str],
+        evidence: Evidence | None = None,
+    ) -> Answer:
         chosen = selection.sentences
         if not answered or not chosen:
-            return Answer(question, lang, "extractive", False, phrase("not_answered", lang), [], entities=entities)
+            return self.refusal(question, lang, evidence, entities)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
         lines: list[str] = []
@@ -201,52 +245,55 @@ class ExtractiveAnswerer:
             if hit.article_id not in numbers:
                 numbers[hit.article_id] = len(numbers) + 1
                 citations.append(Citation.of(numbers[hit.article_id], hit, sentence.text))
-            else:
+                lines.append(
+                    attributed(sentence.text, hit.lang, hit.source, hit.published, numbers[hit.article_id], lang)
+                )
+            else:  # the sentence it leans on and itself, read together
                 citation = citations[numbers[hit.article_id] - 1]
                 citation.quote = f"{citation.quote} … {sentence.text}"
-            lines.append(attributed(sentence.text, hit.lang, hit.source, hit.published, numbers[hit.article_id], lang))
+                lines[-1] = attributed(
+                    citation.quote.replace(" … ", " "), hit.lang, hit.source, hit.published, citation.n, lang
+                )
         if selection.figures_differ:
             lines.insert(0, phrase("figures_differ", lang))
         return Answer(question, lang, "extractive", True, "\n".join(lines), citations, entities=entities)
 
-
-def _similarity(a: Sentence, b: Sentence) -> float:
-    if a.vector is None or b.vector is None:
-        return 1.0 if a.hit.chunk_id == b.hit.chunk_id and a.start == b.start else 0.0
-    return float(a.vector @ b.vector)
-
-
-def _same_words(candidate: Sentence, chosen: list[Sentence]) -> bool:
-    """A restatement of a chosen sentence (a wire copy at another outlet) adds nothing."""
-    words = set(tokens(candidate.text))
-    for sentence in chosen:
-        other = set(tokens(sentence.text))
-        if words and other and len(words & other) / len(words | other) > 0.6:
-            return True
-    return False
-
-
-_MONTH_NAMES = [
-    "jan january يناير كانون",
-    "feb february فبراير شباط",
-    "mar march مارس آذار",
-    "apr april أبريل نيسان",
-    "may مايو أيار",
-    "jun june يونيو حزيران",
-    "jul july يوليو تموز",
-    "aug august أغسطس آب",
-    "sep sept september سبتمبر أيلول",
-    "oct october أكتوبر تشرين",
-    "nov november نوفمبر تشرين",
-    "dec december ديسمبر كانون",
-]
-_MONTH_TOKENS = [frozenset(tokens(names)) for names in _MONTH_NAMES]
-_MONTH_WORDS = frozenset().union(*_MONTH_TOKENS)
+    def refusal(self, question: str, lang: str, evidence: Evidence | None, entities: list[str]) -> Answer:
+        """ "My sources don't say", with the closest articles as `related` (not as citations)."""
+        related: list[Citation] = []
+        if evidence is not None:
+            seen: set[str] = set()
+            for sentence in evidence.ranked:
+                if sentence.hit.article_id not in seen and len(related) < RELATED:
+                    seen.add(sentence.hit.article_id)
+                    related.append(Citation.of(len(related) + 1, sentence.hit, ""))
+        kind = evidence.question.asks if evidence is not None else "what"
+        lines = [phrase(f"not_said_{kind}" if f"not_said_{kind}" in _REFUSALS else "not_answered", lang)]
+        if related:
+            lines.append(phrase("closest_sources", lang))
+            lines += [related_line(c, lang) for c in related]
+        return Answer(question, lang, "extractive", False, "\n".join(lines), [], entities=entities, related=related)
 
 
-def _same_days(a: str | None, b: str | None, days: int = 3) -> bool:
-    """Both dated, at most `days` apart: the reports can be of the same event."""
-    return bool(a and b) and abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= days
+FEATURES = ["score_margin", "lang_margin", "gap", "focus", "focus_margin", "typed_share", "cross", "dense"]
+_REFUSALS = {"not_said_when", "not_said_time", "not_said_count", "not_said_who", "not_said_where"}
+
+
+def _restates(candidate: Sentence, chosen: Sentence) -> bool:
+    words, other = set(_words(candidate.text)), set(_words(chosen.text))
+    if candidate.vector is not None and chosen.vector is not None and float(candidate.vector @ chosen.vector) > 0.95:
+        return True
+    return bool(words and other) and len(words & other) / len(words | other) > 0.6
+
+
+def _differs(a: Sentence, b: Sentence) -> bool:
+    """Different numbers for the same thing, in reports of the same days: outlets disagree."""
+    return same_days(a.hit.published, b.hit.published) and figures_disagree(figures(a.text), figures(b.text))
+
+
+def _same_figures(a: Sentence, b: Sentence) -> bool:
+    ours, theirs = {n for n, _ in figures(a.text)}, {n for n, _ in figures(b.text)}
+    return bool(ours & theirs)
 
 
 @lru_cache(maxsize=100_000)
@@ -258,40 +305,3 @@ def _words(text: str) -> frozenset[str]:
 @lru_cache(maxsize=100_000)
 def _entity_ids(glossary: Glossary, text: str) -> frozenset[str]:
     return frozenset(e.id for e in glossary.find(text))
-
-
-@cache
-def _date_words(published: str | None) -> frozenset[str]:
-    """The year and the month's names (English, Arabic, Levantine) of an article's date, as matching tokens."""
-    if not published:
-        return frozenset()
-    year, month = published[:4], int(published[5:7])
-    return frozenset({year}) | _MONTH_TOKENS[month - 1]
-
-
-def _figures(text: str) -> list[tuple[str, set[str]]]:
-    """Each number with what it counts: the few words after it, and the glossary terms among them.
-
-    Dates are left out: a number next to a month name or a year is not a figure."""
-    words = tokens(text)
-    out = []
-    for i, word in enumerate(words):
-        if not _NUMBER.fullmatch(word) or (len(word) == 4 and word[:2] in ("19", "20")):
-            continue
-        around = words[max(0, i - 1) : i + 4]
-        if _MONTH_WORDS & set(around):
-            continue
-        following = [w for w in words[i + 1 : i + 4] if w not in STOPWORDS and not _NUMBER.fullmatch(w)]
-        context = set(following) | {e.id for e in default_glossary().find(" ".join(following)) if e.type == "term"}
-        if context:
-            out.append((word, context))
-    return out
-
-
-def _figures_disagree(ours: list[tuple[str, set[str]]], theirs: list[tuple[str, set[str]]]) -> bool:
-    """Some figure of ours and one of theirs count the same thing with different numbers, and they never agree."""
-    for number, context in ours:
-        same_thing = [n for n, c in theirs if c & context]
-        if same_thing and number not in same_thing:
-            return True
-    return False

@@ -21,6 +21,26 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "I could not find an answer to this in the articles I have. I will not guess about it.",
         "ar": "لم أجد إجابة عن هذا السؤال في المقالات المتوفرة لدي، ولن أخمّن.",
     },
+    "not_said_when": {
+        "en": "The articles I have do not say when this happened.",
+        "ar": "لا تذكر المقالات المتوفرة لدي متى حدث ذلك.",
+    },
+    "not_said_time": {
+        "en": "The articles I have do not give the time of this.",
+        "ar": "لا تذكر المقالات المتوفرة لدي توقيت ذلك.",
+    },
+    "not_said_count": {
+        "en": "The articles I have do not give this figure.",
+        "ar": "لا تذكر المقالات المتوفرة لدي هذا الرقم.",
+    },
+    "not_said_who": {
+        "en": "The articles I have do not say who this was.",
+        "ar": "لا تذكر المقالات المتوفرة لدي من كان ذلك.",
+    },
+    "not_said_where": {
+        "en": "The articles I have do not say where this happened.",
+        "ar": "لا تذكر المقالات المتوفرة لدي أين حدث ذلك.",
+    },
     "closest_sources": {"en": "The closest articles I have:", "ar": "أقرب المقالات المتوفرة لدي:"},
     "llm_fallback": {
         "en": "The language model was unavailable, so this answer quotes the sources directly.",
@@ -219,6 +239,14 @@ def render_outlet(name: str, lang: str) -> str:
         return phrase("unknown_outlet", lang)
     entity = default_glossary().outlet(name)
     return entity.name(lang) if entity else name
+
+
+def related_line(citation, lang: str) -> str:
+    """ "[1] Title (Outlet, 17 Nov 2021)": an article a refusal points to, without claiming it says anything."""
+    outlet = render_outlet(citation.source, lang)
+    when = render_date(citation.published, lang)
+    title = citation.title or outlet
+    return f"[{citation.n}] {title} ({outlet}{'، ' if lang == 'ar' else ', '}{when})"
 
 
 def attributed(quote: str, quote_lang: str, source: str, published: str | None, n: int, lang: str) -> str:

@@ -12,16 +12,19 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
+from .answer_types import carries
 from .glossary import Glossary, default_glossary
 from .index import Index
 from .lang import detect_lang
 from .models import Hit
+from .question import Question, analyse, date_fit, focus_coverage
 from .store import fts_query
-from .textnorm import tokens
+from .textnorm import stems, tokens
 
 LANGS = ("ar", "en")
 RRF_K = 60
@@ -56,6 +59,12 @@ class Weights:
     dense_candidates: int = 60
     article_candidates: int = 15
     lexical_candidates: int = 60
+    # Re-ranking the head of each language's list by what the question asks (bench/ontopic.py --search):
+    rerank_depth: int = 30
+    rerank_fused: float = 0.05  # the fused rank score, scaled so the top rank counts ~1
+    rerank_focus: float = 0.30  # share of the question's entities and rare words in the chunk and its title
+    rerank_typed: float = 0.05  # the chunk carries the asked kind of thing (a date for "when" …)
+    rerank_date: float = 0.08  # the article's date against the period the question names
 
 
 class Retriever:
@@ -76,6 +85,7 @@ class Retriever:
         filters: Filters | None = None,
         per_article: int | None = 2,
         vector: np.ndarray | None = None,
+        question: Question | None = None,
     ) -> list[Hit]:
         """The best `k` chunks, one story's copies collapsed, at most `per_article` chunks of one article."""
         filters = filters or Filters()
@@ -83,12 +93,38 @@ class Retriever:
         if not query:
             return []
         vector = self.index.embedder.query(query) if vector is None else vector
+        question = question or analyse(query, self.glossary, self.index.store.document_frequencies)
         lexical = self.lexical_query(query)
         sources = self._canonical_sources(filters.sources)
         query_lang = detect_lang(query)
         langs = [filters.lang] if filters.lang else list(LANGS)
         ranked = [self._rank_language(vector, lexical, lang, filters, sources, lang == query_lang) for lang in langs]
+        ranked = [self._rerank(items, question) for items in ranked]
         return self._collect(self._merge(ranked), k, per_article)
+
+    def _rerank(self, items: list[Ranked], question: Question) -> list[Ranked]:
+        """The head of a language's list re-ordered by evidence: the question's focus in the chunk and its title,
+        the asked kind of thing, the article's date against the asked period; comparable across languages."""
+        w = self.weights
+        head, tail = items[: w.rerank_depth], items[w.rerank_depth :]
+        rescored = []
+        for item in head:
+            row = item.row
+            text = f"{row['title']}\n{row['text']}"
+            same_lang = row["chunk_lang"] == question.lang
+            coverage = focus_coverage(question, stems(text), _entity_ids(self.glossary, text), same_lang)
+            typed = question.typed and carries(question.asks, row["text"], question, self.glossary)
+            score = (
+                item.absolute
+                + w.rerank_fused * RRF_K * item.score
+                + w.rerank_focus * coverage
+                + w.rerank_typed * typed
+                + w.rerank_date * date_fit(question, row["published"])
+            )
+            rescored.append(item._replace(absolute=score))
+        rescored.sort(key=lambda item: -item.absolute)
+        floor = rescored[-1].absolute if rescored else 0.0
+        return rescored + [item._replace(absolute=min(item.absolute, floor)) for item in tail]
 
     # -- one language -------------------------------------------------------------------------------------------
     def _where(self, lang: str, filters: Filters, sources: list[str]) -> dict:
@@ -223,3 +259,13 @@ class Retriever:
             )
             for row, score, context in chosen
         ]
+
+
+@lru_cache(maxsize=50_000)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
+@lru_cache(maxsize=50_000)
+def _entity_ids(glossary: Glossary, text: str) -> frozenset[str]:
+    return frozenset(e.id for e in glossary.find(text))

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS feeds (
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, lang UNINDEXED, terms);
 CREATE VIRTUAL TABLE IF NOT EXISTS article_terms USING fts5(article_id UNINDEXED, lang UNINDEXED, terms);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_terms, 'row');
 """
 
 
@@ -330,6 +331,16 @@ class Store:
         sql += " ORDER BY rank LIMIT ?"
         args.append(limit)
         return [(r["id"], -r["rank"]) for r in self.db.execute(sql, args)]
+
+    def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
+        """How many passages hold each term, and how many passages there are: what makes a word rare here."""
+        wanted = list(dict.fromkeys(terms))
+        total = self.db.execute("SELECT count(*) FROM chunk_terms").fetchone()[0]
+        if not wanted:
+            return {}, total
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted).fetchall()
+        return {r["term"]: r["doc"] for r in rows}, total
 
     # -- stats --------------------------------------------------------------------------------------------------
     def stats(self) -> dict:

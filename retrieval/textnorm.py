@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
+import snowballstemmer
 from pyarabic import araby
 
 # Alef/hamza seats, alef maqsura and taa marbuta folded the way search engines do for Arabic.
@@ -66,3 +68,21 @@ def tokens(text: str, drop_stopwords: bool = False) -> list[str]:
 
 
 STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_TEXT.split())
+
+
+_STEMMERS = {"ar": snowballstemmer.stemmer("arabic"), "en": snowballstemmer.stemmer("english")}
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str) -> str:
+    """A matching token's stem (Snowball), so "killed" finds "kill" and "بالانتخابات" finds "انتخابات"."""
+    if token.isdigit():
+        return token
+    arabic = "\u0600" <= token[:1] <= "\u06ff"
+    return _STEMMERS["ar" if arabic else "en"].stemWord(token)
+
+
+@lru_cache(maxsize=100_000)
+def stems(text: str) -> frozenset[str]:
+    """The stems of a text's matching tokens: what a question's words are looked for in."""
+    return frozenset(stem(t) for t in tokens(text))
