@@ -160,10 +160,12 @@ class ExtractiveAnswerer:
     @staticmethod
     def features(evidence: Evidence) -> dict[str, float]:
         """What the answer/refuse decision looks at: the best eligible sentence against the whole pool."""
-        pool = evidence.ranked[:POOL]
         question = evidence.question
         if not evidence.eligible:
             return dict.fromkeys(FEATURES, 0.0)
+        # The pool is the candidates about the question's subject: text sharing none of its focus (pages on other
+        # subjects a bigger store holds) must not make the best sentence look better than it is.
+        pool = [s for s in evidence.ranked if s.focus > 0][:POOL] or evidence.ranked[:POOL]
         best = evidence.eligible[0]
         median_score = statistics.median(s.score for s in pool)
         median_dense = statistics.median(s.dense for s in pool)

@@ -139,3 +139,39 @@ def test_an_llm_reply_whose_cited_sentence_lacks_the_asked_time_is_not_used(rule
     assert OpenAIChat.seen, "the model was asked"
     assert answer.mode == "extractive" and answer.notice
     assert "00:00 Moscow time" in answer.text
+
+
+def _unrelated_pages(directory, n: int = 24) -> None:
+    """Short pages on other subjects, in both languages: what a bigger store holds besides the war."""
+    english = [
+        "The club won its {n}th league title after a {a}-1 victory in the final match of the season.",
+        "Forecasters expect {n} millimetres of rain across the northern valleys, with temperatures near {a} degrees.",
+        "The recipe calls for {n} grams of flour and {a} eggs, baked for forty minutes.",
+        "The company released version {a}.2 of its phone software, fixing {n} security flaws.",
+    ]
+    arabic = [
+        "فاز النادي باللقب للمرة {n} بعد فوزه {a}-1 في المباراة الأخيرة من الموسم.",
+        "يتوقع خبراء الأرصاد هطول {n} مليمترا من الأمطار على الوديان الشمالية.",
+    ]
+    for i in range(n):
+        templates = arabic if i % 3 == 0 else english
+        text = templates[i % len(templates)].format(n=100 + 7 * i, a=2 + i % 7)
+        (directory / f"page_{i:02d}.txt").write_text(f"Page {i}\n\n{text}\n", "utf-8")
+
+
+def test_the_decision_does_not_depend_on_unrelated_pages_in_the_store(answerer, rules_index, tmp_path):
+    """Run last in this module: it adds pages to the module's store."""
+    questions = [
+        "At what time did the Karabakh ceasefire take effect?",
+        "How many Armenian soldiers were killed in the border fighting in September 2022?",
+        "What did Putin say about exchanging prisoners and the bodies of the dead?",
+        "How many drones did Azerbaijan buy from Israel in 2016?",
+        "ماذا قال علييف عن البيان الثلاثي؟",
+        "Who mediated the ceasefire in September 2022?",
+    ]
+    before = [(a.answered, [c.article_id for c in a.citations]) for a in map(answerer.answer, questions)]
+    _unrelated_pages(tmp_path)
+    assert ingest(rules_index, [str(tmp_path)]).new == 24
+    after = [(a.answered, [c.article_id for c in a.citations]) for a in map(answerer.answer, questions)]
+    assert after == before
+    assert any(answered for answered, _ in before) and not all(answered for answered, _ in before)
