@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .glossary import Glossary
+from .glossary import Glossary, default_glossary
 from .question import COUNT, MONTH_TOKENS, TIME, WHEN, WHERE, WHO, Question
 from .textnorm import fold_digits, normalize, stems, tokens
 
@@ -56,20 +56,24 @@ _PLACE_WORDS = frozenset(
 )
 # A capitalised word inside an English sentence: a name (the sentence's first word is not evidence).
 _NAME = re.compile(r"(?<=[\w,;:] )[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?")
+# The dateline opening a wire story ("BAKU, March 13, 2025 (Reuters) -", «باكو - 7 كانون الأول 2023 (الجزيرة) -»,
+# "YEREVAN, November 17, 2021 /ARMENPRESS/."): its city and outlet say where and who reported, not what was asked.
+_DATELINE = re.compile(r"^(?:\([^)]{0,100}\)|.{0,120}?(?:\)\s*[-–—]|/[A-Z][A-Z .]+/\.?))\s*")
+COUNT_WINDOW = 35  # characters around a number in which the counted thing must be named ("2,783 of its soldiers")
 
 
-def carries(kind: str, text: str, question: Question, glossary: Glossary) -> bool:
+def carries(kind: str, text: str, question: Question, glossary: Glossary, same_lang: bool = True) -> bool:
     """Whether `text` holds an answer of the asked kind that the question does not itself give."""
     if kind == WHEN:
         return has_date(text, question)
     if kind == TIME:
         return bool(_CLOCK.search(normalize(text)))
     if kind == COUNT:
-        return has_count(text, question, glossary)
+        return has_count(text, question, glossary, same_lang)
     if kind == WHO:
-        return _has_actor(text, question, glossary)
+        return _has_actor(_DATELINE.sub("", text, count=1), question, glossary)
     if kind == WHERE:
-        return _has_place(text, question, glossary)
+        return _has_place(_DATELINE.sub("", text, count=1), question, glossary)
     return True
 
 
@@ -96,7 +100,7 @@ def _has_month(words: tuple[str, ...]) -> bool:
     return False
 
 
-def has_count(text: str, question: Question, glossary: Glossary | None = None) -> bool:
+def has_count(text: str, question: Question, glossary: Glossary | None = None, same_lang: bool = True) -> bool:
     """A number that is not a year, a date's day, a clock time or one the question gives, next to what the
     question counts when it says ("how many soldiers …": a number of soldiers, not of wounded or of days)."""
     folded = fold_digits(text)
@@ -111,22 +115,28 @@ def has_count(text: str, question: Question, glossary: Glossary | None = None) -
             continue  # a clock time
         if set(tokens(after + " " + before)) & MONTH_TOKENS:
             continue  # a date's day
-        if _counts_asked(folded[max(0, match.start() - 50) : match.end() + 50], question, glossary):
+        window = folded[max(0, match.start() - COUNT_WINDOW) : match.end() + COUNT_WINDOW]
+        if _counts_asked(window, question, glossary, same_lang):
             return True
     words = _words(text)
     for i, word in enumerate(words):
-        if word in _NUMBER_WORDS and _counts_asked(" ".join(words[max(0, i - 6) : i + 7]), question, glossary):
+        window = " ".join(words[max(0, i - 5) : i + 6])
+        if word in _NUMBER_WORDS and _counts_asked(window, question, glossary, same_lang):
             return True
     return False
 
 
-def _counts_asked(window: str, question: Question, glossary: Glossary | None) -> bool:
+def _counts_asked(window: str, question: Question, glossary: Glossary | None, same_lang: bool) -> bool:
+    """The counted thing is named next to the number: every glossary term it is ("wounded soldiers": both), or,
+    with none, one of its words. In the other language only glossary terms and shared names can be found, so a
+    count whose thing the glossary does not know is not taken from a sentence in the other language."""
+    terms = {c for c in question.counted if c in _TERM_IDS}
     if not question.counted:
         return True
     found = stems(window)
     if glossary is not None:
         found = found | {e.id for e in glossary.find(window)}
-    return bool(found & question.counted)
+    return terms <= found if terms else bool(found & question.counted)
 
 
 def _has_actor(text: str, question: Question, glossary: Glossary) -> bool:
@@ -144,8 +154,15 @@ def _has_place(text: str, question: Question, glossary: Glossary) -> bool:
 
 
 def _has_new_name(text: str, question: Question) -> bool:
-    asked = set(tokens(question.text))
+    """A capitalised word that is not the question's, a weekday, a month or a nationality/place of the glossary."""
+    asked = set(tokens(question.text)) | _WEEKDAYS | MONTH_TOKENS | _PLACE_NAMES
     return any(tokens(name)[0] not in asked for name in _NAME.findall(text) if tokens(name))
+
+
+_TERM_IDS = frozenset(e.id for e in default_glossary().entities if e.type == "term")
+_PLACE_NAMES = frozenset(
+    t for e in default_glossary().entities if e.type == "place" for name in e.en for t in tokens(name)[:1]
+)
 
 
 @lru_cache(maxsize=50_000)

@@ -139,7 +139,7 @@ class Answerer:
         """A "when" answer must rest on a sentence with a date, a "how many" one on a number …"""
         if not question.typed:
             return True
-        return any(carries(question.asks, part, question, self.glossary) for c in citations for part in [c.quote])
+        return any(carries(question.asks, c.quote, question, self.glossary, c.lang == question.lang) for c in citations)
 
     def _quote(self, hit: Hit, claims: list[str]) -> str:
         """The source sentence each claim rests on: the closest by the embedding model, across languages."""

@@ -146,7 +146,9 @@ class ExtractiveAnswerer:
         context = focus_coverage(question, title, _entity_ids(self.glossary, hit.title), sentence.same_lang)
         sentence.focus = max(own, 0.75 * own + 0.25 * context)
         sentence.own_focus = own
-        sentence.typed = not question.typed or carries(question.asks, sentence.text, question, self.glossary)
+        sentence.typed = not question.typed or carries(
+            question.asks, sentence.text, question, self.glossary, sentence.same_lang
+        )
         sentence.date_fit = date_fit(question, hit.published)
         sentence.score = (
             sentence.dense

@@ -113,7 +113,7 @@ class Retriever:
             text = f"{row['title']}\n{row['text']}"
             same_lang = row["chunk_lang"] == question.lang
             coverage = focus_coverage(question, stems(text), _entity_ids(self.glossary, text), same_lang)
-            typed = question.typed and carries(question.asks, row["text"], question, self.glossary)
+            typed = question.typed and carries(question.asks, row["text"], question, self.glossary, same_lang)
             score = (
                 item.absolute
                 + w.rerank_fused * RRF_K * item.score
