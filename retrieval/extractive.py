@@ -26,7 +26,7 @@ from .figures import figures, figures_disagree, same_days
 from .glossary import Glossary, default_glossary
 from .models import Hit
 from .phrases import attributed, phrase, related_line
-from .question import Question, analyse, date_fit, focus_coverage
+from .question import UNVERIFIABLE, Question, analyse, date_fit, focus_coverage, term_share
 from .store import Store
 from .textnorm import stems, tokens
 
@@ -128,31 +128,42 @@ class ExtractiveAnswerer:
         out: list[Sentence] = []
         for rank, hit in enumerate(hits):
             spans, vectors = stored.get(hit.chunk_id, ([(hit.start, hit.end)], None))
-            title_words = stems(hit.title)
             for i, (start, end) in enumerate(spans):
                 text = hit.text[start - hit.start : end - hit.start]
-                sentence = Sentence(hit, rank, i, start, end, text, vectors[i] if vectors is not None else None)
-                self._score(sentence, question, query_vector, title_words)
-                out.append(sentence)
+                out.append(Sentence(hit, rank, i, start, end, text, vectors[i] if vectors is not None else None))
+        # Choosing between sentences, words that cannot be looked for in the other language are credited no more
+        # than the best sentence in the question's own language holds: the other language wins on what can be
+        # checked (entities, numbers, dates) or on similarity, not by assumption.
+        own = [term_share(question, stems(s.text) | stems(s.hit.title)) for s in out if s.hit.lang == question.lang]
+        credit = min(UNVERIFIABLE, max(own, default=UNVERIFIABLE))
+        for sentence in out:
+            self._score(sentence, question, query_vector, stems(sentence.hit.title), credit)
         return sorted(out, key=lambda s: -s.score)
 
-    def _score(self, sentence: Sentence, question: Question, query_vector: np.ndarray, title: frozenset) -> None:
+    def _score(
+        self, sentence: Sentence, question: Question, query_vector: np.ndarray, title: frozenset, credit: float
+    ) -> None:
         hit, w = sentence.hit, self.scoring
         sentence.same_lang = hit.lang == question.lang
         sentence.dense = float(sentence.vector @ query_vector) if sentence.vector is not None else float(hit.score)
-        own = focus_coverage(
-            question, stems(sentence.text), _entity_ids(self.glossary, sentence.text), sentence.same_lang
-        )
-        context = focus_coverage(question, title, _entity_ids(self.glossary, hit.title), sentence.same_lang)
+        text_entities, title_entities = _entity_ids(self.glossary, sentence.text), _entity_ids(self.glossary, hit.title)
+        own = focus_coverage(question, stems(sentence.text), text_entities, sentence.same_lang)
+        context = focus_coverage(question, title, title_entities, sentence.same_lang)
         sentence.focus = max(own, 0.75 * own + 0.25 * context)
         sentence.own_focus = own
+        if sentence.same_lang or credit >= UNVERIFIABLE:
+            choosing = sentence.focus
+        else:
+            own_c = focus_coverage(question, stems(sentence.text), text_entities, False, credit)
+            context_c = focus_coverage(question, title, title_entities, False, credit)
+            choosing = max(own_c, 0.75 * own_c + 0.25 * context_c)
         sentence.typed = not question.typed or carries(
             question.asks, sentence.text, question, self.glossary, sentence.same_lang
         )
         sentence.date_fit = date_fit(question, hit.published)
         sentence.score = (
             sentence.dense
-            + w.focus * sentence.focus
+            + w.focus * choosing
             + w.typed * (sentence.typed and question.typed)
             + w.date_fit * sentence.date_fit
             + (0.0 if sentence.same_lang else w.other_language)

@@ -295,7 +295,11 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 def focus_coverage(
-    question: Question, words: frozenset[str], entities: frozenset[str], same_lang: bool = True
+    question: Question,
+    words: frozenset[str],
+    entities: frozenset[str],
+    same_lang: bool = True,
+    unverifiable: float = UNVERIFIABLE,
 ) -> float:
     """The weighted share of the question's entities, rare words and numbers that a text (its `stems`) holds.
 
@@ -307,10 +311,16 @@ def focus_coverage(
     if same_lang:
         found = sum(w for t, w in question.terms.items() if t in words)
     else:
-        found = sum(w if t in words else UNVERIFIABLE * w for t, w in question.terms.items())
+        found = sum(w if t in words else unverifiable * w for t, w in question.terms.items())
     found += sum(w for e, w in question.entity_weights.items() if e in entities)
     found += sum(NUMBER_WEIGHT for n in question.numbers if n in words)
     return found / total
+
+
+def term_share(question: Question, words: frozenset[str]) -> float:
+    """The weighted share of the question's words (not its entities or numbers) that a text holds."""
+    total = sum(question.terms.values())
+    return sum(w for t, w in question.terms.items() if t in words) / total if total else 0.0
 
 
 def date_fit(question: Question, published: str | None) -> float:
