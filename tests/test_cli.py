@@ -40,6 +40,7 @@ def test_search_json_hit_has_every_field(data_dir):
     expected = {"article_id", "chunk_id", "story_id", "url", "title", "source", "published", "lang", "text", "score"}
     assert expected <= set(hits[0])
     assert hits[0]["source"] == "Sputnik"
+    assert len({h["article_id"] for h in hits}) == 3, "search shows the best passage of each article"
 
 
 def test_search_reads_queries_from_stdin(data_dir):
