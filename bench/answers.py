@@ -95,6 +95,8 @@ def key_figures_share(answerer: Answerer, questions: list[str]) -> float:
     glossary, total, kept = default_glossary(), 0, 0
     for question in questions:
         answer = answerer.answer(question)
+        if not answer.answered:  # a refusal's "[n] Title" lines point to related articles, not to quotes
+            continue
         quotes = {c.n: c.quote for c in answer.citations}
         for line in answer.text.splitlines():
             cited = [int(n) for n in re.findall(r"\[(\d+)\]", line)]

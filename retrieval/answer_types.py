@@ -155,8 +155,13 @@ def _has_place(text: str, question: Question, glossary: Glossary) -> bool:
 
 def _has_new_name(text: str, question: Question) -> bool:
     """A capitalised word that is not the question's, a weekday, a month or a nationality/place of the glossary."""
-    asked = set(tokens(question.text)) | _WEEKDAYS | MONTH_TOKENS | _PLACE_NAMES
+    asked = _not_names(question.text)
     return any(tokens(name)[0] not in asked for name in _NAME.findall(text) if tokens(name))
+
+
+@lru_cache(maxsize=1_000)
+def _not_names(question: str) -> frozenset[str]:
+    return frozenset(tokens(question)) | _WEEKDAYS | MONTH_TOKENS | _PLACE_NAMES
 
 
 _TERM_IDS = frozenset(e.id for e in default_glossary().entities if e.type == "term")

@@ -251,10 +251,13 @@ def analyse(
     )
 
 
+# Only things that are counted ("how many soldiers") name what the number must stand next to; "how much land" is
+# answered in square kilometres, "how long" in days. A death toll counts the dead.
 _COUNT_OPENER = {
-    "en": re.compile(r"\bhow (?:many|much)\s+(.*)|\bnumber of\s+(.*)|\b(?:death|casualty) toll\b(.*)"),
-    "ar": re.compile(r"(?:^|\s)(?:و|ف|ل|ب)?(?:كم|عدد|حصيله)\s+(.*)"),
+    "en": re.compile(r"\bhow many\s+(.*)|\bnumber of\s+(.*)"),
+    "ar": re.compile(r"(?:^|\s)(?:و|ف|ل|ب)?(?:كم|عدد)\s+(.*)"),
 }
+_TOLL = re.compile(r"\b(?:death|casualty) toll\b|\bحصيله\b")
 
 
 def _counted(text: str, lang: str, names: set[str], glossary: Glossary) -> frozenset[str]:
@@ -262,6 +265,8 @@ def _counted(text: str, lang: str, names: set[str], glossary: Glossary) -> froze
     the glossary terms among them ("soldiers", «الجرحى») so that it crosses languages: a number is only an answer
     next to what was asked to be counted."""
     folded = " ".join(normalize(text).replace("؟", " ").replace("?", " ").split())
+    if _TOLL.search(folded):
+        return frozenset({"casualties"})
     match = _COUNT_OPENER["ar" if lang == "ar" else "en"].search(folded)
     if not match:
         return frozenset()

@@ -333,11 +333,15 @@ class Store:
         return [(r["id"], -r["rank"]) for r in self.db.execute(sql, args)]
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
-        """How many passages hold each term, and how many passages there are: what makes a word rare here."""
-        wanted = list(dict.fromkeys(terms))
-        total = self.db.execute("SELECT count(*) FROM chunk_terms").fetchone()[0]
+        """How many passages hold each term, and how many passages hold any of them: what makes a word rare among
+        the passages about the question's subject. Counting against those, not against the whole store, keeps the
+        weights the same when pages on other subjects are added."""
+        wanted = [t for t in dict.fromkeys(terms) if t]
         if not wanted:
-            return {}, total
+            return {}, 0
+        total = self.db.execute(
+            "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?", (fts_query(wanted),)
+        ).fetchone()[0]
         marks = ",".join("?" * len(wanted))
         rows = self.db.execute(f"SELECT term, doc FROM chunk_vocab WHERE term IN ({marks})", wanted).fetchall()
         return {r["term"]: r["doc"] for r in rows}, total
