@@ -21,21 +21,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ontopic import FIT_POOLS  # noqa: E402
 
 from retrieval.extractive import FEATURES  # noqa: E402
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "answerability.json"
-FIT_POOLS = {
-    "squad2-Warsaw",
-    "squad2-French_and_Indian_War",
-    "squad2-Huguenot",
-    "arcd-levant",
-    "arcd-egypt",
-    "arcd-ottoman",
-    "xquad-Super_Bowl_50",
-    "xquad-Genghis_Khan",
-    "xquad-Scottish_Parliament",
-}
 
 
 def load(path: Path) -> list[dict]:

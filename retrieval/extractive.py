@@ -15,7 +15,7 @@ import math
 import re
 import statistics
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 import numpy as np
@@ -146,7 +146,7 @@ class ExtractiveAnswerer:
         hit, w = sentence.hit, self.scoring
         sentence.same_lang = hit.lang == question.lang
         sentence.dense = float(sentence.vector @ query_vector) if sentence.vector is not None else float(hit.score)
-        text_entities, title_entities = _entity_ids(self.glossary, sentence.text), _entity_ids(self.glossary, hit.title)
+        text_entities, title_entities = self.glossary.ids(sentence.text), self.glossary.ids(hit.title)
         own = focus_coverage(question, stems(sentence.text), text_entities, sentence.same_lang)
         context = focus_coverage(question, title, title_entities, sentence.same_lang)
         sentence.focus = max(own, 0.75 * own + 0.25 * context)
@@ -295,7 +295,7 @@ _REFUSALS = {"not_said_when", "not_said_time", "not_said_count", "not_said_who",
 
 
 def _restates(candidate: Sentence, chosen: Sentence) -> bool:
-    words, other = set(_words(candidate.text)), set(_words(chosen.text))
+    words, other = stems(candidate.text), stems(chosen.text)
     if candidate.vector is not None and chosen.vector is not None and float(candidate.vector @ chosen.vector) > 0.95:
         return True
     return bool(words and other) and len(words & other) / len(words | other) > 0.6
@@ -309,14 +309,3 @@ def _differs(a: Sentence, b: Sentence) -> bool:
 def _same_figures(a: Sentence, b: Sentence) -> bool:
     ours, theirs = {n for n, _ in figures(a.text)}, {n for n, _ in figures(b.text)}
     return bool(ours & theirs)
-
-
-@lru_cache(maxsize=100_000)
-def _words(text: str) -> frozenset[str]:
-    """Matching tokens of a stored sentence; the same sentences come back answer after answer."""
-    return frozenset(tokens(text))
-
-
-@lru_cache(maxsize=100_000)
-def _entity_ids(glossary: Glossary, text: str) -> frozenset[str]:
-    return frozenset(e.id for e in glossary.find(text))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -66,6 +66,10 @@ class Glossary:
             i += matched or 1
         return list(found.values())
 
+    def ids(self, text: str) -> frozenset[str]:
+        """The ids of the entities named in `text`, cached: the same passages come back question after question."""
+        return _ids(self, text)
+
     def outlet(self, name: str) -> Entity | None:
         """The outlet entity for a name as written in a dateline, if the glossary knows it."""
         entity = self._by_name.get(" ".join(normalize(name).split()))
@@ -80,6 +84,11 @@ class Glossary:
         if len(word) > 3 and word[0] in _CLITICS:
             return (word, word[1:])
         return (word,)
+
+
+@lru_cache(maxsize=100_000)
+def _ids(glossary: Glossary, text: str) -> frozenset[str]:
+    return frozenset(e.id for e in glossary.find(text))
 
 
 @cache

