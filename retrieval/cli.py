@@ -9,6 +9,7 @@ from datetime import date
 
 import click
 
+from .errors import BriefError
 from .index import Index
 from .ingest import IngestReport, ingest
 from .models import Hit
@@ -37,7 +38,17 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
-@click.group()
+class _Brief(click.Group):
+    """Start-up errors that name what to fix are one line, not a traceback, whichever command meets them."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BriefError as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Brief)
 def main() -> None:
     """Caucasus Brief: cited briefings on the Armenia–Azerbaijan conflict from ingested news."""
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_openai import ChatOpenAI
 
+from .errors import PromptsError
 from .models import Hit
 from .settings import Settings
 
@@ -34,9 +36,18 @@ class Prompts:
     rewrite: str
 
     @classmethod
-    def load(cls, folder: Path) -> Prompts:
+    def load(cls, folder: Path | None = None) -> Prompts:
+        """The prompts in `folder` (PROMPTS_DIR), or the ones shipped with the package."""
+        root = folder if folder is not None else resources.files("retrieval.prompts")
+
         def read(name: str) -> str:
-            return (folder / name).read_text("utf-8").strip()
+            try:
+                text = (root / name).read_text("utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise PromptsError(f"cannot read the LLM prompt {name} in {root}: {exc.__class__.__name__}") from exc
+            if not text:
+                raise PromptsError(f"the LLM prompt {name} in {root} is empty")
+            return text
 
         return cls(
             system={lang: read(f"system.{lang}.md") for lang in ("ar", "en")},

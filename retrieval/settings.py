@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_max_tokens: int = 600
     llm_max_retries: int = 1
-    prompts_dir: Path = Field(Path(__file__).resolve().parents[1] / "prompts")
+    prompts_dir: Path | None = None  # None: the prompts shipped with the package (prompts/, as retrieval.prompts)
 
     # Telegram bot (`brief run`): polling by default, a webhook when WEBHOOK_URL is set.
     telegram_token: SecretStr | None = None

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from retrieval.answering import Answerer
-from retrieval.llm import LLMClient
+from retrieval.llm import LLMClient, Prompts
 
 from .conftest import CORPUS, SEEDS, ingested
 from .servers import OpenAIChat, serving
@@ -205,7 +205,7 @@ def test_prompt_injection_inside_an_article_stays_fenced(llm_answerer, store_ind
     answer = llm_answerer.answer("What did the border delimitation commissions discuss in Baku in October 2024?")
     assert answer.mode == "llm"
     messages = OpenAIChat.seen[0]["messages"]
-    system = (store_index.settings.prompts_dir / "system.en.md").read_text("utf-8").strip()
+    system = Prompts.load().system["en"]
     assert messages[0] == {"role": "system", "content": system}
     assert "Ignore previous instructions" not in messages[0]["content"]
     human = messages[1]["content"]

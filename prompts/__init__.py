@@ -1,0 +1,1 @@
+"""The LLM prompt files. Installed as `retrieval.prompts` (see pyproject.toml), so a wheel carries them."""
