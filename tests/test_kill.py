@@ -15,6 +15,7 @@ from retrieval.settings import Settings
 
 from .test_cli import BRIEF, brief
 
+ARTICLES = 40  # enough that a kill after the first one lands mid-way
 PLACES = ["Goris", "Jermuk", "Sotk", "Tavush", "Lachin", "Shusha", "Agdam", "Kalbajar", "Fuzuli", "Jabrayil"]
 
 
@@ -26,7 +27,7 @@ def write_corpus(folder, n: int) -> None:
             f"Report {i}: officials in {place} described incident number {i * 7 + 3} on the border.",
             f"Witnesses counted {rng.randint(2, 900)} shells near {place} on day {i}.",
             f"The ministry said {rng.randint(1, 60)} people were evacuated from village {i}.",
-        ] * 4
+        ]
         (folder / f"report_{i:03}.txt").write_text(f"Border report {i} from {place}\n\n" + " ".join(sentences), "utf-8")
 
 
@@ -41,9 +42,9 @@ def counts(db_path) -> dict[str, int]:
 def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    write_corpus(corpus, 120)
+    write_corpus(corpus, ARTICLES)
     data = tmp_path / "data"
-    env_data = {"BRIEF_DATA_DIR": str(data)}
+    env_data = {"BRIEF_DATA_DIR": str(data), "EMBEDDING_BATCH": "2"}  # several commits in a small corpus
     process = subprocess.Popen(
         [BRIEF, "ingest", str(corpus)], env={**os.environ, **env_data}, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -57,7 +58,7 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
     process.wait()
     assert process.returncode == -signal.SIGKILL
     killed = counts(db_path)
-    assert 1 <= killed.get("indexed", 0) < 120, f"killed mid-way: {killed}"
+    assert 1 <= killed.get("indexed", 0) < ARTICLES, f"killed mid-way: {killed}"
 
     # Consistent after the kill: search sees only fully indexed articles.
     settings = Settings(_env_file=None, brief_data_dir=data)
@@ -69,10 +70,10 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
 
     rerun = brief(data, "ingest", str(corpus))
     assert rerun.returncode == 0, rerun.stderr
-    assert counts(db_path) == {"indexed": 120}
+    assert counts(db_path) == {"indexed": ARTICLES}
     index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
     stats = index.store.stats()
     assert index.vectors.chunks.count() == stats["chunks"]
-    assert index.vectors.articles.count() == 120
+    assert index.vectors.articles.count() == ARTICLES
     again = brief(data, "ingest", str(corpus))
-    assert "0 new, 0 updated, 120 unchanged" in again.stdout
+    assert f"0 new, 0 updated, {ARTICLES} unchanged" in again.stdout
