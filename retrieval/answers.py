@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from .datelines import strip_dateline
 from .models import Hit
 
 
@@ -16,11 +17,17 @@ class Citation:
     source: str
     published: str | None
     lang: str
-    quote: str  # the exact source sentence(s) the claim rests on
+    quote: str  # the exact source sentence(s) the claim rests on, without the dateline opening the article
 
     @classmethod
     def of(cls, n: int, hit: Hit, quote: str) -> Citation:
-        return cls(n, hit.article_id, hit.url, hit.title, hit.source, hit.published, hit.lang, quote)
+        """The dateline ("YEREVAN, Nov 17 (Reuters) -") is left out of the quote: outlet and date are cited apart."""
+        return cls(n, hit.article_id, hit.url, hit.title, hit.source, hit.published, hit.lang, unquoted_dateline(quote))
+
+
+def unquoted_dateline(quote: str) -> str:
+    """A quote without the dateline it opens with; a quote that is nothing but a dateline stays as it is."""
+    return strip_dateline(quote) or quote
 
 
 @dataclass

@@ -14,6 +14,8 @@ from .models import Article, Chunk
 
 _END = re.compile(r"[.!?؟…]+[\"'»”’)\]]*(?=\s)|\n")
 _CLAUSE = re.compile(r"[؛;:]\s|[،,]\s")
+_CLOSING = {'"': '"', "«": "»", "“": "”"}
+_QUOTE_OPEN = re.compile(r"[:：]\s*([\"«“])")
 _ABBREVIATIONS = frozenset(
     [
         "mr",
@@ -90,13 +92,28 @@ def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[tuple[i
     yield _trim(text, start, end)
 
 
+def _quotations(text: str, limit: int) -> list[tuple[int, int]]:
+    """(opening, closing) offsets of the quotations opened after a colon (`said: "…"`, `بأن:" …"`) and closed on
+    the same paragraph within `limit` characters: the sentences quoted belong to the sentence that quotes them."""
+    found = []
+    for match in _QUOTE_OPEN.finditer(text):
+        opening = match.end() - 1
+        closing = text.find(_CLOSING[match.group(1)], opening + 1, opening + limit)
+        if closing > 0 and "\n" not in text[opening:closing]:
+            found.append((opening, closing))
+    return found
+
+
 def split_sentences(text: str, max_chars: int = 1200) -> list[tuple[int, int]]:
     """Character spans of the sentences of `text`, in order, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     start = 0
+    quoted = _quotations(text, max_chars)
     for match in _END.finditer(text):
         if match.group() != "\n" and match.group()[0] == "." and _is_abbreviation(text, match.start()):
             continue
+        if any(opening < match.start() and match.end() <= closing for opening, closing in quoted):
+            continue  # a full stop inside the quotation, not the one after it
         s, e = _trim(text, start, match.end())
         if e > s:
             spans.extend(_split_long(text, s, e, max_chars))

@@ -188,17 +188,20 @@ def briefing_command(since_text: str | None, until: date | None, lang: str, as_j
 
 @main.command("feeds")
 @click.argument("urls", nargs=-1)
-@click.option("--poll", is_flag=True, help="Poll now (URLs given, else the FEEDS setting) before showing.")
+@click.option("--poll", is_flag=True, help="Fetch every feed now (URLs given, else the FEEDS setting) before showing.")
 def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
-    """Each feed's last success, last error and item counts."""
+    """Each feed's last success, last error and item counts; with --poll, exits 1 when a feed failed."""
     from .feeds import FeedPoller
 
     index = _open_index()
+    failed = []
     if poll:
         try:
-            for result in FeedPoller(index).poll_all(urls or index.settings.feeds):
+            for result in FeedPoller(index).poll_all(urls or index.settings.feeds, now=True):
                 detail = result.error or f"{result.new} new of {result.seen}"
                 click.echo(f"{result.status:12} {result.url}  {detail}")
+                if result.status == "failed":
+                    failed.append(result)
         except INDEX_ERRORS as exc:
             _fail(str(exc))
     feeds = index.store.feeds()
@@ -211,6 +214,10 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
         )
         if feed["last_error"]:
             click.echo(f"  last error: {feed['last_error']} at {feed['error_at']} ({feed['failures']} in a row)")
+    for result in failed:
+        click.echo(f"error: feed {result.url} failed: {result.error}", err=True)
+    if failed:
+        sys.exit(1)
 
 
 @main.command("stats")

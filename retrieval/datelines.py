@@ -71,6 +71,7 @@ class Dateline:
     outlets: list[str] = field(default_factory=list)  # republisher(s) first, originating outlet last
     published: date | None = None
     place: str = ""
+    end: int = 0  # where the body goes on after the dateline (and its dash); 0 when there is none
 
     @property
     def source(self) -> str:
@@ -85,11 +86,14 @@ _DASH = r"[-–—]"
 # "(Outlet / Outlet - 17 نوفمبر 2021ء) ..."
 _PAREN_FIRST = re.compile(r"^\s*\(([^()]{3,160})\)")
 # "MOSCOW, Nov 17 (Reuters) -" and "يريفان - 17 نوفمبر 2021 (رويترز) -"
-_PLACE_DATE_OUTLET = re.compile(rf"^\s*([^()\n]{{2,100}}?)\s*\(([^()\n]{{2,60}})\)\s*{_DASH}?")
+_PLACE_DATE_OUTLET = re.compile(r"^\s*([^()\n]{2,100}?)\s*\(([^()\n]{2,60})\)")
 # "YEREVAN, November 17, 2021 /ARMENPRESS/."
-_SLASH_OUTLET = re.compile(r"^\s*([^/\n]{2,100}?)\s*/([^/\n]{2,40})/")
+_SLASH_OUTLET = re.compile(r"^\s*([^/\n]{2,100}?)\s*/([^/\n]{2,40})/\.?")
 # "يريفان - 17 نوفمبر 2021 -" with no outlet
 _PLACE_DASH = re.compile(rf"^\s*([^\n]{{2,80}}?)\s+{_DASH}\s")
+_DASH_AFTER = re.compile(rf"\s*{_DASH}(?=\s)")
+_GAP_AFTER = re.compile(r"[\s.:]*")
+MAX_PLACE_WORDS = 3  # "MOSCOW", "NEW YORK", "ستيباناكيرت": a dateline's place is a city, not a clause
 
 
 def _split_outlets(text: str, glossary: Glossary) -> list[str]:
@@ -101,45 +105,82 @@ def _split_outlets(text: str, glossary: Glossary) -> list[str]:
     return outlets
 
 
+def _known_outlet(text: str, glossary: Glossary) -> bool:
+    return any(glossary.outlet(part) for part in re.split(r"\s*/\s*|\s*[،,]\s*", text))
+
+
 def _looks_like_outlets(text: str, glossary: Glossary) -> bool:
-    return any(glossary.outlet(part) for part in re.split(r"\s*/\s*|\s*[،,]\s*", text)) or (
-        len(text) <= 40 and not re.search(r"\d", text)
-    )
+    return _known_outlet(text, glossary) or (len(text) <= 40 and not re.search(r"\d", text))
+
+
+def _after(head: str, position: int, dash_needed: bool = False) -> int | None:
+    """Where the body goes on after a dateline ending at `position`: past its dash and spacing (None when a
+    dash is needed and there is none)."""
+    dash = _DASH_AFTER.match(head, position)
+    if dash:
+        position = dash.end()
+    elif dash_needed:
+        return None
+    return _GAP_AFTER.match(head, position).end()
 
 
 def parse_dateline(body: str, reference: datetime | None = None, glossary: Glossary | None = None) -> Dateline:
-    """Outlets and date from the dateline that opens `body`; an empty Dateline when there is none."""
+    """Outlets and date from the dateline that opens `body`; an empty Dateline when there is none.
+
+    Only the shapes of a dateline count: a parenthesis opening the body that holds a date or a known outlet (or is
+    followed by a dash), "PLACE, date (Outlet) -", "PLACE, date /OUTLET/", "PLACE - date -". A parenthesis inside
+    a sentence ("The consumer price index (CPI) rose") is not one."""
     glossary = glossary or default_glossary()
-    head = body.lstrip()[:240]
+    lead = len(body) - len(body.lstrip())
+    head = body[lead : lead + 240]
 
     if match := _PAREN_FIRST.match(head):
         inner = match.group(1)
+        end = _after(head, match.end())
         pieces = re.split(rf"\s+{_DASH}\s+", inner, maxsplit=1)
         if len(pieces) == 2:
-            outlet_text, date_text = pieces
-            when = parse_date(date_text, reference)
-            if when is None:  # "(17 نوفمبر 2021 - Outlet)"
-                date_text, outlet_text = pieces
-                when = parse_date(date_text, reference)
-            return Dateline(_split_outlets(outlet_text, glossary), when)
-        when = parse_date(inner, reference)
-        if when is None and _looks_like_outlets(inner, glossary):
-            return Dateline(_split_outlets(inner, glossary), None)
-        return Dateline([], when)
+            for outlet_text, date_text in (pieces, pieces[::-1]):  # "(Outlet - date)" or "(date - Outlet)"
+                if when := parse_date(date_text, reference):
+                    return Dateline(_split_outlets(outlet_text, glossary), when, end=lead + end)
+        if when := parse_date(inner, reference):
+            return Dateline([], when, end=lead + end)
+        dashed = _after(head, match.end(), dash_needed=True)
+        if _known_outlet(inner, glossary) or (dashed is not None and _looks_like_outlets(inner, glossary)):
+            return Dateline(_split_outlets(inner, glossary), None, end=lead + end)
+        return Dateline()
 
     for pattern in (_PLACE_DATE_OUTLET, _SLASH_OUTLET):
         match = pattern.match(head)
-        if match and _looks_like_outlets(match.group(2), glossary):
-            place_date = match.group(1)
-            pieces = re.split(rf"\s*[,،]\s*|\s+{_DASH}\s+", place_date, maxsplit=1)
-            place = pieces[0].strip()
-            when = parse_date(pieces[1], reference) if len(pieces) > 1 else None
-            return Dateline(_split_outlets(match.group(2), glossary), when, place)
+        if not match:
+            continue
+        outlet_text = match.group(2)
+        pieces = re.split(rf"\s*[,،]\s*|\s+{_DASH}\s+", match.group(1), maxsplit=1)
+        place = pieces[0].strip()
+        when = parse_date(pieces[1], reference) if len(pieces) > 1 else None
+        known = _known_outlet(outlet_text, glossary)
+        dashed = _after(head, match.end(), dash_needed=True)
+        if len(place.split()) > MAX_PLACE_WORDS or (len(pieces) > 1 and when is None):
+            continue
+        if pattern is _PLACE_DATE_OUTLET and not known and dashed is None:
+            continue  # "PLACE (Outlet)" with no dash after it and an outlet no one knows: a parenthesis in prose
+        if not (known or when or place.isupper()) or not _looks_like_outlets(outlet_text, glossary):
+            continue
+        end = _after(head, match.end())
+        return Dateline(_split_outlets(outlet_text, glossary), when, place, end=lead + end)
 
     if match := _PLACE_DASH.match(head):
         pieces = re.split(rf"\s*[,،]\s*|\s+{_DASH}\s+", match.group(1), maxsplit=1)
         if len(pieces) == 2 and (when := parse_date(pieces[1], reference)):
-            return Dateline([], when, pieces[0].strip())
-        if len(pieces[0].split()) <= 3 and (when := parse_date(head[match.end() : match.end() + 40], reference)):
-            return Dateline([], when, pieces[0].strip())
+            return Dateline([], when, pieces[0].strip(), end=lead + match.end())
+        if len(pieces[0].split()) <= MAX_PLACE_WORDS:
+            # "باكو - 17 نوفمبر 2021 - أعلنت": the date stands between two dashes
+            second = re.compile(rf"([^\n]{{2,40}}?)\s+{_DASH}\s").match(head, match.end())
+            if second and (when := parse_date(second.group(1), reference)):
+                return Dateline([], when, pieces[0].strip(), end=lead + second.end())
     return Dateline()
+
+
+def strip_dateline(text: str, glossary: Glossary | None = None) -> str:
+    """`text` without the dateline that opens it: in a quote, who reported and when are already in the attribution."""
+    dateline = parse_dateline(text, glossary=glossary)
+    return text[dateline.end :].lstrip() if dateline.end else text

@@ -33,17 +33,18 @@ class FeedPoller:
         self.clock = clock
         self.interval = index.settings.feed_interval_minutes * 60
 
-    def poll_all(self, urls: Iterable[str]) -> list[FeedResult]:
+    def poll_all(self, urls: Iterable[str], now: bool = False) -> list[FeedResult]:
+        """Poll each feed that is due; `now` fetches every one at once (a user asked), due or backed off."""
         fetcher = Fetcher(self.index.settings)
         try:
-            return [self.poll(url, fetcher) for url in urls]
+            return [self.poll(url, fetcher, now) for url in urls]
         finally:
             fetcher.close()
 
-    def poll(self, url: str, fetcher: Fetcher) -> FeedResult:
+    def poll(self, url: str, fetcher: Fetcher, now: bool = False) -> FeedResult:
         state = self.store.feed(url)
-        now = self.clock()
-        if state["next_try"] > now:
+        moment = self.clock()
+        if state["next_try"] > moment and not now:
             return FeedResult(url, "waiting")
         headers = {}
         if state.get("etag"):
@@ -53,18 +54,18 @@ class FeedPoller:
         try:
             response = fetcher.client.get(url, headers=headers)
             if response.status_code == 304:
-                return self._succeeded(state, now, FeedResult(url, "not modified"))
+                return self._succeeded(state, moment, FeedResult(url, "not modified"))
             response.raise_for_status()
-            result = self._ingest(url, response.content, fetcher)
+            result = self._ingest(url, response.content, response.headers.get("content-type", ""), fetcher)
         except (httpx.HTTPError, SourceError) as error:
-            return self._failed(state, now, url, _reason(error))
+            return self._failed(state, moment, url, _reason(error))
         state["etag"] = response.headers.get("ETag")
         state["last_modified"] = response.headers.get("Last-Modified")
-        return self._succeeded(state, now, result)
+        return self._succeeded(state, moment, result)
 
-    def _ingest(self, url: str, body: bytes, fetcher: Fetcher) -> FeedResult:
+    def _ingest(self, url: str, body: bytes, content_type: str, fetcher: Fetcher) -> FeedResult:
         ingester = Ingester(self.index)
-        items = list(parse_feed(body, url, fetch_page=fetcher.text))
+        items = list(parse_feed(body, url, fetch_page=fetcher.text, content_type=content_type))
         articles = [item for item in items if not isinstance(item, Failure)]
         if not articles and any(isinstance(item, Failure) for item in items):
             raise SourceError(next(item.reason for item in items if isinstance(item, Failure)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from .datelines import strip_dateline
 from .glossary import default_glossary
 
 PHRASES: dict[str, dict[str, str]] = {
@@ -250,7 +251,9 @@ def related_line(citation, lang: str) -> str:
 
 
 def attributed(quote: str, quote_lang: str, source: str, published: str | None, n: int, lang: str) -> str:
-    """«According to Sputnik (17 Nov 2021) [1]: …», the quote marked when it is in the other language."""
+    """«According to Sputnik (17 Nov 2021) [1]: …», the quote marked when it is in the other language and without
+    the dateline it may open with (outlet and date are said already)."""
+    quote = strip_dateline(quote) or quote
     if quote_lang != lang:
         quote = f"{quote} {phrase('other_language_source', lang)}"
     key = "according_to" if published else "according_to_undated"

@@ -15,9 +15,11 @@ import feedparser
 import httpx
 import trafilatura
 from charset_normalizer import from_bytes
+from ftfy import fix_encoding
+from ftfy.badness import badness
 
 from .datelines import parse_date, parse_dateline
-from .lang import detect_lang
+from .lang import CONFIDENT, SUPPORTED, identify
 from .models import Article
 from .settings import Settings
 
@@ -28,6 +30,7 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 KNOWN_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | FEED_SUFFIXES | JSONL_SUFFIXES
 MAX_BYTES = 50 * 1024 * 1024
 SHORT_ENTRY = 400  # a feed entry shorter than this is a teaser: fetch the full article
+MIN_LETTERS = 15  # fewer letters than a short sentence is no article ("â€™â€Š", an empty teaser)
 
 
 @dataclass
@@ -54,27 +57,61 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # The Arabic and Western code pages first (windows-1256 is easily mistaken), then any other (big5, euc-kr …).
     best = from_bytes(data, cp_isolation=["cp1256", "iso8859_6", "cp1252", "latin_1", "utf_16", "cp720"]).best()
+    best = best or from_bytes(data).best()
     if best is None:
         raise SourceError("cannot tell the text encoding of this file")
     return str(best)
 
 
-def _finish(article: Article, reference: datetime | None = None) -> Article:
-    """Fill what the source did not say from the text itself: dateline outlets and date, language."""
-    article.title = " ".join(article.title.split())
+def _real_text(text: str) -> str:
+    """The text with UTF-8 read as a Western code page repaired ("Armeniaâ€™s" → "Armenia’s"); an error when it
+    stays garbled or holds too few letters to be an article."""
+    if badness(text):
+        text = fix_encoding(text)
+        if badness(text) >= max(1, len(text) // 500):
+            raise SourceError("the text is garbled (characters decoded with the wrong encoding)")
+    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+        raise SourceError(f"no article text (fewer than {MIN_LETTERS} letters)")
+    return text
+
+
+def _language(article: Article) -> str:
+    """ "ar" or "en"; anything else is refused with the language named, never stored under another label."""
+    given = article.lang.strip().lower()
+    if given and given not in SUPPORTED:
+        raise SourceError(f"unsupported language {article.lang!r} in the metadata (only 'ar' and 'en' are accepted)")
+    found = identify(article.title + "\n" + article.text)
+    if found.lang not in SUPPORTED and found.confidence >= CONFIDENT:
+        raise SourceError(f"the article is in {found.name} ({found.lang}); only Arabic and English are supported")
+    if given:
+        return given
+    if found.lang not in SUPPORTED:
+        guess = f" (perhaps {found.name})" if found.lang else ""
+        raise SourceError(f"cannot tell the article's language{guess}; only Arabic and English are supported")
+    return found.lang
+
+
+def _finish(article: Article, reference: datetime | None = None, given_source: bool = False) -> Article:
+    """Fill what the source did not say from the text itself: dateline outlets and date, language.
+
+    `given_source`: the outlet was stated in the record's metadata, which wins over the dateline; an outlet guessed
+    from a site or feed name is the republisher when the dateline credits another outlet."""
+    article.title = " ".join((fix_encoding(article.title) if badness(article.title) else article.title).split())
     article.text = article.text.strip()
     if not article.text:
         raise SourceError("no article text")
+    article.text = _real_text(article.text)
     if not article.source or not article.published:
         dateline = parse_dateline(article.text, reference)
         if dateline.outlets and not article.source:
             article.source, article.via = dateline.source, dateline.via
-        elif dateline.outlets and article.source and dateline.source != article.source:
+        elif dateline.outlets and not given_source and dateline.source != article.source:
             article.via = article.via or article.source  # wire copy republished: credit the original outlet
             article.source = dateline.source
         article.published = article.published or dateline.published
-    article.lang = article.lang or detect_lang(article.title + "\n" + article.text)
+    article.lang = _language(article)
     return article
 
 
@@ -117,17 +154,19 @@ def parse_jsonl(raw: str, origin: str) -> Iterator[Article | Failure]:
             url = str(record.get("url") or "")
             article_id = str(record.get("id") or "") or (stable_id("url", url) if url else stable_id("text", text))
             published = record.get("published")
+            source = str(record.get("source") or "").strip()
             yield _finish(
                 Article(
                     id=article_id,
                     title=str(record.get("title") or ""),
                     text=text,
-                    source=str(record.get("source") or ""),
+                    source=source,
                     url=url,
                     published=parse_date(str(published)) if published else None,
                     lang=str(record.get("lang") or ""),
                     origin=where,
-                )
+                ),
+                given_source=bool(source),
             )
         except json.JSONDecodeError as exc:
             yield Failure(where, f"not valid JSON ({exc.msg})")
@@ -135,14 +174,19 @@ def parse_jsonl(raw: str, origin: str) -> Iterator[Article | Failure]:
             yield Failure(where, str(exc))
 
 
-def looks_like_feed(raw: str) -> bool:
+def looks_like_feed(raw: str | bytes) -> bool:
     head = raw[:2000].lower()
+    if isinstance(head, bytes):  # the markup of every feed encoding but UTF-16 is ASCII
+        head = head.replace(b"\x00", b"").decode("latin-1")
     return "<rss" in head or "<feed" in head or "<rdf:rdf" in head
 
 
-def parse_feed(raw: bytes | str, origin: str, fetch_page=None) -> Iterator[Article | Failure]:
-    """Entries of an RSS/Atom feed; teaser entries are completed from their page when `fetch_page` is given."""
-    feed = feedparser.parse(raw)
+def parse_feed(raw: bytes | str, origin: str, fetch_page=None, content_type: str = "") -> Iterator[Article | Failure]:
+    """Entries of an RSS/Atom feed; teaser entries are completed from their page when `fetch_page` is given.
+
+    Give the bytes as served and the HTTP Content-Type: feedparser decodes by the XML declaration and the header's
+    charset (without the header, a big5 feed declared only there is read as windows-1252)."""
+    feed = feedparser.parse(raw, response_headers={"content-type": content_type} if content_type else None)
     broken = feed.bozo and not isinstance(feed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
     if broken:  # report it, and still take whatever entries the lenient parser recovered
         yield Failure(origin, f"malformed feed ({feed.bozo_exception})")
@@ -216,13 +260,15 @@ def read_url(url: str, fetcher: Fetcher) -> Iterator[Article | Failure]:
     except SourceError as exc:
         yield Failure(url, str(exc))
         return
-    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = response.headers.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
     body = response.content
-    text = response.text if "charset" in response.headers.get("content-type", "") else decode(body)
     try:
-        if "xml" in kind or "rss" in kind or "atom" in kind or looks_like_feed(text):
-            yield from parse_feed(body, url, fetch_page=fetcher.text)
-        elif kind.startswith("text/plain"):
+        if "xml" in kind or "rss" in kind or "atom" in kind or looks_like_feed(body):
+            yield from parse_feed(body, url, fetch_page=fetcher.text, content_type=content_type)
+            return
+        text = response.text if "charset" in content_type else decode(body)
+        if kind.startswith("text/plain"):
             yield parse_text(text, stable_id("url", url), url)
         else:
             yield parse_html(text, stable_id("url", url), url, url=url)
@@ -245,13 +291,15 @@ def read_file(path: Path, fetcher: Fetcher | None = None) -> Iterator[Article | 
     try:
         if not data.strip():
             raise SourceError("the file is empty")
-        raw = decode(data)
         suffix = path.suffix.lower()
+        if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES | JSONL_SUFFIXES and looks_like_feed(data)):
+            # feedparser decodes by the XML declaration: decoding first would guess, and fail on big5 or euc-kr
+            yield from parse_feed(data, origin, fetch_page=fetcher.text if fetcher else None)
+            return
+        raw = decode(data)
         article_id = stable_id("file", str(path.resolve()))
         if suffix in JSONL_SUFFIXES:
             yield from parse_jsonl(raw, origin)
-        elif suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and looks_like_feed(raw)):
-            yield from parse_feed(data, origin, fetch_page=fetcher.text if fetcher else None)
         elif suffix in HTML_SUFFIXES or re.match(r"\s*<(!doctype|html)", raw, re.I):
             yield parse_html(raw, article_id, origin)
         else:

@@ -48,7 +48,8 @@ def test_a_when_question_gets_a_sentence_with_a_date(answerer, rules_index):
     answer = answerer.answer("متى وقّع شهرامانيان مرسوم حل مؤسسات قره باغ؟")
     assert answer.answered and len(answer.citations) == 1
     assert answer.text.startswith("بحسب الجزيرة (28 سبتمبر 2023) [1]: ")
-    assert "28 أيلول 2023" in answer.citations[0].quote
+    # The date is the dateline's: said in the attribution, left out of the quote (the article keeps it).
+    assert answer.citations[0].quote.startswith("وقّع زعيم الانفصاليين")
     assert_grounded(answer, rules_index)
 
 

@@ -45,3 +45,21 @@ def test_chunk_language_is_per_chunk():
     )
     langs = {c.lang for c in chunk_article(article, chunk_chars=200)}
     assert langs == {"ar", "en"}
+
+
+def test_a_quotation_opened_after_a_colon_belongs_to_its_sentence():
+    article = parse_text(SEED_FILE.read_text("utf-8"), "seed", "seed")
+    sentences = [article.text[s:e] for s, e in split_sentences(article.text)]
+    peskov = next(s for s in sentences if 'بأن:"' in s)
+    assert peskov.startswith("وقال بيسكوف للصحفيين")
+    assert peskov.endswith('مثل هذه الحوادث".')
+    assert "الاتفاقات الثلاثية." in peskov
+
+
+def test_a_quotation_ends_its_sentence_where_it_closes():
+    text = 'Peskov said: "Russia will continue. We hope for calm." Then talks resumed. He added: «Nothing more.»'
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        'Peskov said: "Russia will continue. We hope for calm."',
+        "Then talks resumed.",
+        "He added: «Nothing more.»",
+    ]

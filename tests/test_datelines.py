@@ -1,9 +1,10 @@
+import json
 from datetime import date, datetime
 
 import pytest
 
-from retrieval.datelines import parse_date, parse_dateline
-from retrieval.sources import parse_text
+from retrieval.datelines import parse_date, parse_dateline, strip_dateline
+from retrieval.sources import parse_jsonl, parse_text
 
 from .conftest import SEED_FILE
 
@@ -67,3 +68,49 @@ def test_parse_date_forms(text, expected):
 def test_parse_date_rejects_non_dates():
     assert parse_date("") is None
     assert parse_date("no date here at all") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The consumer price index (CPI) rose 0.3% in March, the statistics office said.",
+        "(CPI) rose 0.3% in March, the statistics office said.",
+        "Prime Minister Nikol Pashinyan (pictured) said on Monday that talks would go on.",
+        "Armenia's foreign ministry (MFA) - said the talks would go on.",
+    ],
+)
+def test_a_parenthesis_in_running_text_is_not_a_dateline(body):
+    dateline = parse_dateline(body, reference=datetime(2021, 12, 1))
+    assert (dateline.outlets, dateline.published, dateline.end) == ([], None, 0)
+    assert strip_dateline(body) == body
+
+
+def test_a_records_own_source_wins_over_its_text():
+    records = [
+        {"id": "cpi", "source": "SQuAD", "text": "The consumer price index (CPI) rose 0.3% in March, officials said."},
+        {
+            "id": "wire",
+            "source": "SQuAD",
+            "text": "MOSCOW, Nov 17, 2021 (Reuters) - Russia will keep mediating, the Kremlin said on Wednesday.",
+        },
+        {"id": "bare", "text": "The consumer price index (CPI) rose 0.3% in March, officials said."},
+    ]
+    articles = {a.id: a for a in parse_jsonl("\n".join(json.dumps(r) for r in records), "r.jsonl")}
+    assert (articles["cpi"].source, articles["cpi"].via) == ("SQuAD", "")
+    assert (articles["wire"].source, articles["wire"].published) == ("SQuAD", date(2021, 11, 17))
+    assert articles["bare"].source == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "rest"),
+    [
+        ("YEREVAN, Nov 17 (Reuters) - Russia will keep mediating.", "Russia will keep mediating."),
+        ("(پاکستان پوائنٹ نیوز / سبوتنيك - 17 نوفمبر 2021ء) أعلن المتحدث", "أعلن المتحدث"),
+        ("يريفان - 17 نوفمبر 2021 (رويترز) - قالت وزارة الدفاع", "قالت وزارة الدفاع"),
+        ("YEREVAN, November 17, 2021 /ARMENPRESS/. Prime Minister Nikol Pashinyan", "Prime Minister Nikol Pashinyan"),
+        ("باكو - 17 نوفمبر 2021 - أعلنت الخارجية", "أعلنت الخارجية"),
+        ("Russia will keep mediating, the Kremlin said.", "Russia will keep mediating, the Kremlin said."),
+    ],
+)
+def test_strip_dateline_leaves_the_sentence(body, rest):
+    assert strip_dateline(body) == rest

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler
 
-from retrieval.feeds import FeedPoller
-from retrieval.search import Retriever
+import pytest
 
-from .servers import serving
+from retrieval.feeds import FeedPoller
+from retrieval.ingest import ingest
+from retrieval.search import Retriever
+from retrieval.sources import Article, Failure, read_source
+
+from .servers import serving, static_site
 from .test_cli import brief
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Caucasus Wire</title>
@@ -29,8 +33,8 @@ class ConditionalFeed(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         ConditionalFeed.seen_headers.append({"path": self.path, **dict(self.headers)})
-        if self.path == "/broken.xml":
-            self.send_response(500)
+        if self.path in ("/broken.xml", "/gone.xml"):
+            self.send_response(500 if self.path == "/broken.xml" else 404)
             self.end_headers()
             return
         if self.headers.get("If-None-Match") == '"v1"':
@@ -78,10 +82,102 @@ def test_feeds_are_polled_conditionally_and_a_broken_one_is_isolated(index):
     assert state[bad]["failures"] == 2 and state[bad]["last_error"] == "HTTP 500"
 
 
-def test_brief_feeds_shows_status(tmp_path):
+def test_brief_feeds_poll_fetches_every_feed_now_and_fails_when_one_failed(tmp_path):
     data = tmp_path / "data"
+    ConditionalFeed.seen_headers.clear()
     with serving(ConditionalFeed) as base:
-        polled = brief(data, "feeds", "--poll", f"{base}/feed.xml", f"{base}/broken.xml")
-    assert polled.returncode == 0, polled.stderr
+        good, gone = f"{base}/feed.xml", f"{base}/gone.xml"
+        polled = brief(data, "feeds", "--poll", good, gone)
+        again = brief(data, "feeds", "--poll", good)
+    assert polled.returncode == 1
     assert "new          " in polled.stdout and "2 new of 2" in polled.stdout
-    assert "last error: HTTP 500" in polled.stdout and "(1 in a row)" in polled.stdout
+    assert "last error: HTTP 404" in polled.stdout and "(1 in a row)" in polled.stdout
+    assert polled.stderr.strip() == f"error: feed {gone} failed: HTTP 404"
+    # Right after (the feed is not due for FEED_INTERVAL_MINUTES), --poll fetches it again, conditionally.
+    assert again.returncode == 0, again.stderr
+    assert f"not modified {good}" in again.stdout
+    assert [h["path"] for h in ConditionalFeed.seen_headers] == ["/feed.xml", "/gone.xml", "/feed.xml"]
+    assert ConditionalFeed.seen_headers[2].get("If-None-Match") == '"v1"'
+
+
+ENGLISH_ENTRY = (
+    "Armenia and Azerbaijan opened their first border crossing near Ijevan on Tuesday, the two governments said, "
+    "allowing trucks to pass for the first time since the 1990s under the peace agreement initialled in Washington."
+)
+RSS = """<?xml version="1.0"{declaration}?>
+<rss version="2.0"><channel><title>{outlet}</title>
+<item><title>{title}</title><link>http://127.0.0.1:9/{key}-en</link><pubDate>Tue, 03 Mar 2026 09:00:00 GMT</pubDate>
+<description>{english}</description></item>
+<item><title>{native_title}</title><link>http://127.0.0.1:9/{key}-native</link>
+<pubDate>Tue, 03 Mar 2026 09:00:00 GMT</pubDate><description>{native}</description></item>
+</channel></rss>"""
+BIG5_FEED = RSS.format(
+    declaration=' encoding="big5"',
+    outlet="中央通訊社",
+    key="cna",
+    title="Armenia’s first border crossing with Azerbaijan opens",
+    english=ENGLISH_ENTRY,
+    native_title="亞美尼亞與亞塞拜然開放首個邊境口岸",
+    native="亞美尼亞與亞塞拜然週二在伊傑萬附近開放首個共同邊境口岸，兩國政府表示，卡車自一九九零年代以來首次可以通行。",
+).encode("big5")
+EUC_KR_FEED = RSS.format(  # no encoding in the XML declaration: only the HTTP header says euc-kr
+    declaration="",
+    outlet="연합뉴스",
+    key="yna",
+    title="Armenia and Azerbaijan open first border crossing",
+    english=ENGLISH_ENTRY,
+    native_title="아르메니아와 아제르바이잔, 첫 국경 검문소 개방",
+    native="아르메니아와 아제르바이잔은 화요일 이제반 인근에 첫 공동 국경 검문소를 열었다고 양국 정부가 밝혔다. 트럭이 "
+    "1990년대 이후 처음으로 국경을 통과할 수 있게 됐다.",
+).encode("euc-kr")
+MOJIBAKE_FEED = f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Caucasus Wire</title>
+<item><title>â€™â€Š</title><link>http://127.0.0.1:9/garbled</link><description>â€™â€Š</description></item>
+<item><title>Border crossing opens</title><link>http://127.0.0.1:9/crossing</link>
+<description>{ENGLISH_ENTRY}</description></item></channel></rss>""".encode()
+
+
+@pytest.fixture(scope="module")
+def encoded_feeds():
+    routes = {
+        "/big5.xml": (200, "application/rss+xml", BIG5_FEED),
+        "/euc-kr.xml": (200, "application/rss+xml; charset=EUC-KR", EUC_KR_FEED),
+        "/mojibake.xml": (200, "application/rss+xml", MOJIBAKE_FEED),
+    }
+    with serving(static_site(routes)) as base:
+        yield base
+
+
+def test_big5_and_euc_kr_feeds_are_decoded_and_their_entries_judged_by_language(index, encoded_feeds):
+    base = encoded_feeds
+    report = ingest(index, [f"{base}/big5.xml", f"{base}/euc-kr.xml"])
+    assert (report.new, report.failed) == (2, 2)
+    reasons = {f.origin: f.reason for f in report.failures}
+    assert "Chinese (zh)" in reasons["http://127.0.0.1:9/cna-native"]
+    assert "Korean (ko)" in reasons["http://127.0.0.1:9/yna-native"]
+    stored = {a.url: a for a in index.store.iter_articles()}
+    cna, yna = stored["http://127.0.0.1:9/cna-en"], stored["http://127.0.0.1:9/yna-en"]
+    assert (cna.source, cna.lang) == ("中央通訊社", "en")
+    assert cna.title == "Armenia’s first border crossing with Azerbaijan opens"
+    assert (yna.source, yna.lang) == ("연합뉴스", "en")
+
+
+def test_a_big5_feed_file_is_decoded_by_its_declaration(tmp_path):
+    path = tmp_path / "cna.xml"
+    path.write_bytes(BIG5_FEED)
+    items = list(read_source(str(path)))
+    assert [type(i) for i in items] == [Article, Failure]
+    assert items[0].source == "中央通訊社" and "Chinese (zh)" in items[1].reason
+
+
+def test_the_poller_decodes_by_the_http_charset(index, encoded_feeds):
+    [result] = FeedPoller(index).poll_all([f"{encoded_feeds}/euc-kr.xml"])
+    assert (result.status, result.new) == ("new", 1)
+    assert next(index.store.iter_articles()).source == "연합뉴스"
+
+
+def test_a_mojibake_entry_is_refused_and_the_rest_of_the_feed_kept(index, encoded_feeds):
+    report = ingest(index, [f"{encoded_feeds}/mojibake.xml"])
+    assert (report.new, report.failed) == (1, 1)
+    assert report.failures[0].origin == "http://127.0.0.1:9/garbled"
+    assert report.failures[0].reason.startswith("no article text")
+    assert [a.title for a in index.store.iter_articles()] == ["Border crossing opens"]
