@@ -128,14 +128,17 @@ def _answerer():
 @click.option("--json", "as_json", is_flag=True, help="The answer record as JSON (one line per question with '-').")
 def ask_command(question: str, lang: str | None, as_json: bool) -> None:
     """Answer QUESTION with cited sources; QUESTION '-' reads one question per line from stdin."""
+    from .answering import answer_language, check_question
     from .render import render_text
 
+    if question != "-" and (refusal := check_question(question, Settings().max_question_chars)) is not None:
+        _fail(refusal.text(answer_language(question, lang)))
     try:
         answerer = _answerer()
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
         for text in questions:
             if not text:
-                continue
+                continue  # a blank line between questions; an overlong one is answered by a refusal record
             answer = answerer.answer(text, lang=lang)
             if as_json:
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))

@@ -50,6 +50,10 @@ PHRASES: dict[str, dict[str, str]] = {
     "unknown_outlet": {"en": "an unnamed outlet", "ar": "مصدر غير مسمّى"},
     "undated": {"en": "undated", "ar": "غير مؤرخ"},
     "empty_question": {"en": "Please ask a question.", "ar": "من فضلك اكتب سؤالك."},
+    "nothing_new": {
+        "en": "I found nothing about this beyond my previous answer.",
+        "ar": "لم أجد شيئًا عن هذا يتجاوز إجابتي السابقة.",
+    },
     "question_too_long": {
         "en": "That question is too long ({length} characters). Please keep it under {limit}.",
         "ar": "السؤال طويل جدًا ({length} حرفًا). من فضلك اجعله أقل من {limit} حرف.",
