@@ -154,14 +154,14 @@ def ask_command(question: str, lang: str | None, as_json: bool) -> None:
 @click.option("--lang", type=click.Choice(["ar", "en"]), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Stories with their article ids and citations.")
 def briefing_command(since_text: str | None, until: date | None, lang: str, as_json: bool) -> None:
-    """A briefing of the stories published in a window, grouped and cited."""
-    from .briefing import compose_briefing, parse_window
+    """A briefing of the stories published in a window, grouped and cited, its sources listed under it."""
+    from .briefing import WindowError, compose_briefing, parse_window
 
     until = until or date.today()
     try:
         since = parse_window(since_text, until)
-    except ValueError:
-        _fail("--since takes 24h, 7d or YYYY-MM-DD")
+    except WindowError as error:
+        _fail(error.text(lang))
     try:
         index = _open_index()
         llm = None
