@@ -21,6 +21,7 @@ from .subscriptions import Subscription, SubscriptionStore
 log = logging.getLogger(__name__)
 
 MAX_WINDOW = timedelta(days=7)
+RETRY_INTERVAL = timedelta(minutes=10)  # catch-up passes: a failed slot is tried again until CATCH_UP runs out
 
 
 def job_name(sub: Subscription) -> str:
@@ -42,11 +43,12 @@ def unschedule_job(application: Application, sub: Subscription) -> None:
 
 
 async def start_schedules(application: Application) -> None:
-    """At start-up: a job for every active subscription, then catch up on slots missed within the last hours."""
+    """At start-up: a job for every active subscription, and a catch-up pass now and every RETRY_INTERVAL for slots
+    missed while the bot was down or whose delivery failed."""
     store: SubscriptionStore = application.bot_data["subscriptions"]
     for sub in store.active():
         schedule_job(application, sub)
-    application.job_queue.run_once(catch_up_job, when=0, name="briefing:catch-up")
+    application.job_queue.run_repeating(catch_up_job, interval=RETRY_INTERVAL, first=0, name="briefing:catch-up")
     settings = application.bot_data["service"].settings
     if settings.feeds:
         application.job_queue.run_repeating(
@@ -90,32 +92,46 @@ async def catch_up_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def deliver_due(context: ContextTypes.DEFAULT_TYPE, now: datetime) -> int:
-    """Send every briefing whose latest slot is due at `now` (within the catch-up window, not yet sent)."""
+    """Send every briefing whose latest slot is due at `now` (within the catch-up window, not yet sent). One
+    subscription's failure is logged and leaves the others alone."""
     store: SubscriptionStore = context.bot_data["subscriptions"]
     sent = 0
     for sub in store.active():
-        slot = sub.schedule.due(now, store.slots(sub.id))
-        if slot is not None:
-            sent += await deliver(context, sub, slot, now)
+        try:
+            slot = sub.schedule.due(now, store.slots(sub.id))
+            if slot is not None:
+                sent += await deliver(context, sub, slot, now)
+        except Exception:  # noqa: BLE001 - e.g. the subscription database: the next subscription still gets its turn
+            log.exception("briefing for chat %s (subscription %s) failed", sub.chat_id, sub.id)
     return sent
 
 
 async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: datetime, now: datetime) -> bool:
+    """Claim the slot, build and send the briefing. If building or sending fails, the claim is released, so the
+    next catch-up pass (every RETRY_INTERVAL, within the catch-up window) tries that slot again."""
     store: SubscriptionStore = context.bot_data["subscriptions"]
     if not store.claim(sub.id, sub.chat_id, slot):
         return False  # this slot was sent (or is being sent) already
-    last = store.last_sent(sub.id)
-    since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
-    briefing = await make_briefing(context, since.date(), now.date(), sub.lang, store.sent_articles(sub.id))
     try:
+        last = store.last_sent(sub.id)
+        since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
+        briefing = await make_briefing(context, since.date(), now.date(), sub.lang, store.sent_articles(sub.id))
         await send_reply(context, sub.chat_id, Reply(briefing_html(briefing)), on_migrated=store.move_chat)
     except Forbidden as error:
         log.info("briefing for chat %s not allowed (%s): subscription deactivated", sub.chat_id, error)
         store.deactivate(sub.chat_id)
         unschedule_job(context.application, sub)
         return False
-    except TelegramError:
-        store.release(sub.id, slot)  # a passing failure: the slot may be sent again
-        raise
+    except Exception as error:  # noqa: BLE001 - index down, Telegram 400/5xx, a bug: retried, never lost
+        store.release(sub.id, slot)
+        log.warning(
+            "briefing for chat %s (slot %s) failed, to be retried: %s: %s",
+            sub.chat_id,
+            slot.isoformat(),
+            type(error).__name__,
+            error,
+            exc_info=not isinstance(error, TelegramError),  # a traceback for our own failures, not Telegram's
+        )
+        return False
     store.delivered(sub.id, slot, briefing.article_ids, now)
     return True

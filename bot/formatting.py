@@ -6,6 +6,7 @@ import html
 import re
 
 from retrieval.answers import Answer, Citation
+from retrieval.briefing import citations_of, section_title
 from retrieval.phrases import phrase, render_date, render_outlet
 
 LIMIT = 4096
@@ -121,13 +122,12 @@ def briefing_html(briefing) -> str:
     """A briefing (retrieval.briefing.Briefing) as Telegram HTML, with its sources listed once at the end."""
     if not briefing.stories:
         return esc(briefing.text)
-    citations = {c.n: c for story in briefing.stories for c in story.citations}
-    ordered = [citations[n] for n in sorted(citations)]
+    ordered = citations_of(briefing)
     blocks = []
-    for status, key in (("new", "briefing_new"), ("developing", "briefing_developing")):
+    for status in ("new", "developing"):
         stories = [s for s in briefing.stories if s.status == status]
         if stories:
-            blocks.append(f"<b>{esc(phrase(key, briefing.lang))}</b>")
+            blocks.append(f"<b>{esc(section_title(briefing, status))}</b>")
         for story in stories:
             lines = [f"• <b>{esc(story.headline)}</b>"]
             if story.figures_differ:

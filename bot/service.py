@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from retrieval.answering import Answerer, answer_language
+from retrieval.answering import Answerer, answer_language, check_question
 from retrieval.answers import Answer
 from retrieval.index import Index
 from retrieval.phrases import phrase, render_date, render_outlet
@@ -115,11 +115,9 @@ class ChatService:
     # -- questions -----------------------------------------------------------------------------------------------
     def check(self, question: str, lang: str, user_id: int | None = None) -> Reply | None:
         """A polite refusal for an empty or overlong question or a user over the rate; None when it may be asked."""
-        question = question.strip()
-        if not question:
-            return self.text("empty_question", lang)
-        if len(question) > self.settings.max_question_chars:
-            return self.text("question_too_long", lang, length=len(question), limit=self.settings.max_question_chars)
+        refusal = check_question(question, self.settings.max_question_chars)
+        if refusal is not None:
+            return Reply(esc(refusal.text(lang)))
         if user_id is not None and not self.rate.allow(user_id):
             return self.text("rate_limited", lang)
         return None

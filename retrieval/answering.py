@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,10 +29,46 @@ LLM_SOURCES = 6
 _FOLLOW_UP_OPENERS = re.compile(
     r"^\s*(and|also|what about|how about|but|then|so|و|وماذا|وما|وهل|ماذا عن|وكيف|ثم|لكن)(\s|$)", re.I
 )
+# The joining word of a follow-up ("and …", "و…"): it links to the previous answer and says nothing to search for.
+_CONJUNCTION = re.compile(r"^\s*(?:(?:and|also|but|then|so|ثم|لكن|و)\s+|و(?=ماذا|ما|هل|كيف|من|متى|أين|كم|لماذا))", re.I)
+ACTORS = ("place", "person", "org", "event")  # what a question is about, as opposed to its topic words
+CARRIED_SHARE = 0.5  # a carried entity weighs at most this share of the follow-up's lightest own word or entity
 
 
 def answer_language(question: str, override: str | None = None) -> str:
     return override if override in ("ar", "en") else (detect_lang(question) or "en")
+
+
+@dataclass(frozen=True)
+class QuestionRefusal:
+    """Why a question is not looked up at all: the phrase key and its values, rendered in the asker's language."""
+
+    key: str
+    values: dict = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return phrase(self.key, lang, **self.values)
+
+
+def check_question(question: str, limit: int) -> QuestionRefusal | None:
+    """The one rule for what may be asked (CLI, console chat and bot): not empty, at most `limit` characters."""
+    question = " ".join(question.split())
+    if not question:
+        return QuestionRefusal("empty_question")
+    if len(question) > limit:
+        return QuestionRefusal("question_too_long", {"length": len(question), "limit": limit})
+    return None
+
+
+@dataclass
+class Query:
+    """What is searched for a question: its text, its entities, and for a follow-up what the previous answer adds."""
+
+    text: str  # embedded and searched
+    entities: list[str] = field(default_factory=list)
+    context: str = ""  # names of the previous answer's entities, for weighing sentences (not searched)
+    carried: frozenset[str] = frozenset()  # their ids: they weigh less than the question's own words
+    quoted: frozenset[str] = frozenset()  # sentences the previous answer quoted: a follow-up asks for more
 
 
 class Answerer:
@@ -54,28 +91,48 @@ class Answerer:
     ) -> Answer:
         question = " ".join(question.split())
         lang = answer_language(question, lang)
-        if not question or self.index.store.is_empty():
-            key = "empty_question" if not question else "store_empty"
-            return Answer(question, lang, "extractive", False, phrase(key, lang))
-        query, entities = self._query(question, previous)
+        refusal = check_question(question, self.index.settings.max_question_chars)
+        if refusal is not None or self.index.store.is_empty():
+            text = refusal.text(lang) if refusal is not None else phrase("store_empty", lang)
+            return Answer(question, lang, "extractive", False, text)
+        query = self._query(question, previous)
+        answer = self._answer(question, lang, query, on_partial, filters)
+        if previous is not None and answer.text == previous.text:
+            # Nothing beyond the previous answer: saying so beats repeating it word for word.
+            return Answer(question, lang, answer.mode, False, phrase("nothing_new", lang), entities=query.entities)
+        return answer
+
+    def _answer(
+        self, question: str, lang: str, query: Query, on_partial: Callable[[str], None] | None, filters: Filters | None
+    ) -> Answer:
         evidence = self.evidence(query, filters)
         notice = ""
         if self.llm is not None and evidence.hits:
             try:
-                return self._generated(question, query, lang, evidence, on_partial, entities)
+                return self._generated(question, query.text, lang, evidence, on_partial, query.entities)
             except Exception as exc:  # noqa: BLE001 - any LLM failure falls back to extraction
                 log.warning("LLM answer failed (%s); answering extractively", type(exc).__name__)
                 notice = phrase("llm_fallback", lang)
-        answer = self._extracted(question, lang, evidence, entities)
+        answer = self._extracted(question, lang, evidence, query.entities)
         answer.notice = notice
         return answer
 
-    def evidence(self, query: str, filters: Filters | None = None) -> Evidence:
-        """The question analysed, the re-ranked passages and their scored sentences: what an answer rests on."""
-        analysis = self.extractive.analyse(query)
-        vector = self.index.embedder.query(query)
-        hits = self.retriever.search(query, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
-        return self.extractive.evidence(analysis, vector, hits)
+    def evidence(self, query: str | Query, filters: Filters | None = None) -> Evidence:
+        """The question analysed, the re-ranked passages and their scored sentences: what an answer rests on.
+
+        For a follow-up, carried entities weigh less than the question's own words, and the sentences the previous
+        answer quoted are not offered again."""
+        query = Query(query) if isinstance(query, str) else query
+        analysis = self.extractive.analyse(f"{query.text} {query.context}".strip())
+        _lighten(analysis.entity_weights, analysis.terms, query.carried)
+        vector = self.index.embedder.query(query.text)
+        hits = self.retriever.search(query.text, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
+        evidence = self.extractive.evidence(analysis, vector, hits)
+        if query.quoted:
+            evidence.ranked = [s for s in evidence.ranked if s.text not in query.quoted]
+            evidence.eligible = [s for s in evidence.eligible if s.text not in query.quoted]
+            evidence.features = self.extractive.features(evidence)
+        return evidence
 
     # -- follow-ups ------------------------------------------------------------------------------------------------
     def is_follow_up(self, question: str) -> bool:
@@ -83,19 +140,28 @@ class Answerer:
         own = [e for e in self.glossary.find(question) if e.type in ("place", "person", "org", "event")]
         return bool(_FOLLOW_UP_OPENERS.match(question)) or not own
 
-    def _query(self, question: str, previous: Answer | None) -> tuple[str, list[str]]:
-        own = [e.id for e in self.glossary.find(question) if e.type != "outlet"]
+    def _query(self, question: str, previous: Answer | None) -> Query:
+        """A follow-up is searched with its own words first. When it names what it is about ("and what did
+        Azerbaijan say?"), the previous answer's entities only break ties; when it does not ("and what did he say
+        about the ceasefire?"), their names stand in for its subject. Either way the sentences the previous answer
+        quoted are left out: a follow-up asks for something more."""
+        found = [e for e in self.glossary.find(question) if e.type != "outlet"]
+        own = [e.id for e in found]
         if previous is None or not self.is_follow_up(question):
-            return question, own
+            return Query(question, own)
+        quoted = frozenset(part for c in previous.citations for part in c.quote.split(" … "))
         if self.llm is not None:
             try:
-                return self.llm.rewrite(question, previous.question, previous.text), own
+                return Query(self.llm.rewrite(question, previous.question, previous.text), own, quoted=quoted)
             except Exception as exc:  # noqa: BLE001 - fall back to joining the previous entities
                 log.warning("follow-up rewrite failed (%s)", type(exc).__name__)
         by_id = {e.id: e for e in self.glossary.entities}
         carried = [i for i in previous.entities if i not in own and i in by_id]
-        names = [by_id[i].name(answer_language(question)) for i in carried]
-        return " ".join([question, *names]), own + carried
+        names = " ".join(by_id[i].name(answer_language(question)) for i in carried)
+        stripped = _CONJUNCTION.sub("", question).strip() or question
+        if any(e.type in ACTORS for e in found):
+            return Query(stripped, own + carried, names, frozenset(carried), quoted)
+        return Query(f"{stripped} {names}".strip(), own + carried, quoted=quoted)
 
     # -- extractive ------------------------------------------------------------------------------------------------
     def _extracted(self, question: str, lang: str, evidence: Evidence, entities: list[str]) -> Answer:
@@ -164,3 +230,13 @@ class Answerer:
             if best not in picked:
                 picked.append(best)
         return " … ".join(sentences[i] for i in sorted(picked))
+
+
+def _lighten(entity_weights: dict[str, float], terms: dict[str, float], carried: frozenset[str]) -> None:
+    """Carried entities weigh at most CARRIED_SHARE of the lightest of the question's own words and entities."""
+    own = [w for e, w in entity_weights.items() if e not in carried] + list(terms.values())
+    if not carried or not own:
+        return
+    cap = CARRIED_SHARE * min(own)
+    for entity in carried & set(entity_weights):
+        entity_weights[entity] = min(entity_weights[entity], cap)

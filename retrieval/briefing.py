@@ -22,7 +22,8 @@ from .glossary import default_glossary
 from .index import Index
 from .llm import NO_ANSWER, LLMClient, LLMUnusableError
 from .models import Article, Hit
-from .phrases import attributed, phrase, render_date
+from .phrases import attributed, phrase, render_date, render_span
+from .render import source_line
 
 SAME_EVENT = {True: 0.9, False: 0.82}  # article-vector similarity for one event, same / different language …
 EVENT_DAYS = 2  # … when published at most this many days apart …
@@ -32,6 +33,8 @@ MAX_STORIES = 8
 LINES_PER_STORY = 2
 LLM_ARTICLES = 4
 LLM_ARTICLE_CHARS = 1500
+MAX_WINDOW_DAYS = 3660  # about ten years: a longer window is a typo, not a briefing
+_RELATIVE = re.compile(r"^([+-]?\d+)\s*([hd])$")
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Briefing:
     text: str = ""
     mode: str = "extractive"  # "llm" when a model wrote the story summaries
     notice: str = ""
+    follows_last: bool = False  # composed against an earlier briefing's articles (a subscription's next one)
 
     @property
     def article_ids(self) -> list[str]:
@@ -125,7 +129,7 @@ def compose_briefing(
     """The briefing for [since, until]; articles in `already_sent` count as known: a story with nothing new is
     left out, a known story with new articles is "developing"."""
     already_sent = already_sent or set()
-    briefing = Briefing(lang, since.isoformat(), until.isoformat())
+    briefing = Briefing(lang, since.isoformat(), until.isoformat(), follows_last=bool(already_sent))
     articles = index.store.published_between(since, until)
     story_of = index.store.story_ids([a.id for a in articles])
     events = group_events(index, articles, story_of)
@@ -240,16 +244,33 @@ def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
     )
 
 
+def section_title(briefing: Briefing, status: str) -> str:
+    """ "New since your last briefing" only after an earlier one; a one-off briefing is headed by its window."""
+    if status == "developing":
+        return phrase("briefing_developing", briefing.lang)
+    if briefing.follows_last:
+        return phrase("briefing_new", briefing.lang)
+    window = render_span(date.fromisoformat(briefing.since), date.fromisoformat(briefing.until), briefing.lang)
+    return phrase("briefing_window", briefing.lang, window=window)
+
+
+def citations_of(briefing: Briefing) -> list[Citation]:
+    """Every article the briefing cites, once, in the order of its numbers."""
+    citations = {c.n: c for story in briefing.stories for c in story.citations}
+    return [citations[n] for n in sorted(citations)]
+
+
 def render(briefing: Briefing) -> str:
+    """Plain text: the stories, then the numbered sources they cite (outlet, date, title, link)."""
     lang = briefing.lang
     if not briefing.stories:
         return phrase("no_news", lang, since=render_date(briefing.since, lang), until=render_date(briefing.until, lang))
     blocks = []
-    for status, key in (("new", "briefing_new"), ("developing", "briefing_developing")):
+    for status in ("new", "developing"):
         stories = [s for s in briefing.stories if s.status == status]
         if not stories:
             continue
-        blocks.append(phrase(key, lang))
+        blocks.append(section_title(briefing, status))
         for story in stories:
             lines = [f"• {story.headline}"]
             if story.figures_differ:
@@ -258,16 +279,46 @@ def render(briefing: Briefing) -> str:
             blocks.append("\n".join(lines))
     if briefing.notice:
         blocks.append(briefing.notice)
+    blocks.append("\n".join([phrase("sources", lang) + ":", *(source_line(c, lang) for c in citations_of(briefing))]))
     return "\n\n".join(blocks)
 
 
+class WindowError(ValueError):
+    """A briefing window that cannot be read or makes no sense; `text(lang)` says why in one line."""
+
+    def __init__(self, key: str, **values: object):
+        self.key, self.values = key, values
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        values = {k: render_date(v, lang) if isinstance(v, date) else v for k, v in self.values.items()}
+        return phrase(self.key, lang, **values)
+
+
 def parse_window(value: str | None, today: date, last_sent: date | None = None) -> date:
-    """ "24h", "7d", a date, or by default since the last briefing (at most 7 days back)."""
+    """The first day of a window ending on `today`: "24h", "7d", a date, or by default since the last briefing (at
+    most 7 days back). Raises WindowError for a malformed, zero, negative, too long or reversed window."""
     if value is None:
         return max(last_sent, today - timedelta(days=7)) if last_sent else today - timedelta(days=1)
-    value = value.strip().lower()
-    if value.endswith("h") and value[:-1].isdigit():
-        return today - timedelta(days=max(1, int(value[:-1]) // 24))
-    if value.endswith("d") and value[:-1].isdigit():
-        return today - timedelta(days=int(value[:-1]))
-    return date.fromisoformat(value)
+    text = value.strip().lower()
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        if amount <= 0:
+            raise WindowError("window_not_positive", value=value)
+        days = max(1, amount // 24) if unit == "h" else amount
+        if days > MAX_WINDOW_DAYS:
+            raise WindowError("window_too_long", value=value, limit=MAX_WINDOW_DAYS)
+        try:
+            return today - timedelta(days=days)
+        except OverflowError:  # a window reaching before year 1
+            raise WindowError("window_too_long", value=value, limit=MAX_WINDOW_DAYS) from None
+    try:
+        since = date.fromisoformat(text)
+    except ValueError:
+        raise WindowError("window_malformed", value=value) from None
+    if since > today:
+        raise WindowError("window_reversed", since=since, until=today)
+    if (today - since).days > MAX_WINDOW_DAYS:
+        raise WindowError("window_too_long", value=value, limit=MAX_WINDOW_DAYS)
+    return since

@@ -139,14 +139,17 @@ def _answerer():
 @click.option("--json", "as_json", is_flag=True, help="The answer record as JSON (one line per question with '-').")
 def ask_command(question: str, lang: str | None, as_json: bool) -> None:
     """Answer QUESTION with cited sources; QUESTION '-' reads one question per line from stdin."""
+    from .answering import answer_language, check_question
     from .render import render_text
 
+    if question != "-" and (refusal := check_question(question, Settings().max_question_chars)) is not None:
+        _fail(refusal.text(answer_language(question, lang)))
     try:
         answerer = _answerer()
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
         for text in questions:
             if not text:
-                continue
+                continue  # a blank line between questions; an overlong one is answered by a refusal record
             answer = answerer.answer(text, lang=lang)
             if as_json:
                 click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -162,14 +165,14 @@ def ask_command(question: str, lang: str | None, as_json: bool) -> None:
 @click.option("--lang", type=click.Choice(["ar", "en"]), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Stories with their article ids and citations.")
 def briefing_command(since_text: str | None, until: date | None, lang: str, as_json: bool) -> None:
-    """A briefing of the stories published in a window, grouped and cited."""
-    from .briefing import compose_briefing, parse_window
+    """A briefing of the stories published in a window, grouped and cited, its sources listed under it."""
+    from .briefing import WindowError, compose_briefing, parse_window
 
     until = until or date.today()
     try:
         since = parse_window(since_text, until)
-    except ValueError:
-        _fail("--since takes 24h, 7d or YYYY-MM-DD")
+    except WindowError as error:
+        _fail(error.text(lang))
     try:
         index = _open_index()
         llm = None

@@ -51,6 +51,10 @@ PHRASES: dict[str, dict[str, str]] = {
     "unknown_outlet": {"en": "an unnamed outlet", "ar": "مصدر غير مسمّى"},
     "undated": {"en": "undated", "ar": "غير مؤرخ"},
     "empty_question": {"en": "Please ask a question.", "ar": "من فضلك اكتب سؤالك."},
+    "nothing_new": {
+        "en": "I found nothing about this beyond my previous answer.",
+        "ar": "لم أجد شيئًا عن هذا يتجاوز إجابتي السابقة.",
+    },
     "question_too_long": {
         "en": "That question is too long ({length} characters). Please keep it under {limit}.",
         "ar": "السؤال طويل جدًا ({length} حرفًا). من فضلك اجعله أقل من {limit} حرف.",
@@ -133,6 +137,23 @@ PHRASES: dict[str, dict[str, str]] = {
         "ar": "لا توجد مقالات جديدة عن النزاع بين {since} و{until}.",
     },
     "briefing_new": {"en": "New since your last briefing", "ar": "جديد منذ موجزك الأخير"},
+    "briefing_window": {"en": "Briefing: {window}", "ar": "موجز: {window}"},
+    "window_malformed": {
+        "en": "“{value}” is not a window: use 24h, 7d or a date (YYYY-MM-DD).",
+        "ar": "«{value}» ليست فترة صحيحة: استخدم 24h أو 7d أو تاريخًا (YYYY-MM-DD).",
+    },
+    "window_not_positive": {
+        "en": "“{value}” is not a window: use a positive number of hours or days, such as 24h or 7d.",
+        "ar": "«{value}» ليست فترة صحيحة: استخدم عددًا موجبًا من الساعات أو الأيام، مثل 24h أو 7d.",
+    },
+    "window_too_long": {
+        "en": "“{value}” is too long a window: at most {limit} days.",
+        "ar": "الفترة «{value}» طويلة جدًا: {limit} يومًا على الأكثر.",
+    },
+    "window_reversed": {
+        "en": "The window starts on {since}, after its last day {until}.",
+        "ar": "تبدأ الفترة في {since}، بعد يومها الأخير {until}.",
+    },
     "briefing_developing": {"en": "Developing", "ar": "تطورات مستمرة"},
     "subscribed": {
         "en": "Subscribed: a briefing every day at {time} ({tz}), in {language}. Next one: {next}.",
@@ -232,6 +253,20 @@ def render_date(value: str | date | None, lang: str) -> str:
         return phrase("undated", lang)
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day.day} {_MONTHS['ar' if lang == 'ar' else 'en'][day.month - 1]} {day.year}"
+
+
+def render_span(since: date, until: date, lang: str) -> str:
+    """ "20–27 Nov 2026", "28 Nov – 3 Dec 2026", "30 Dec 2025 – 2 Jan 2026"; one date for a one-day window."""
+    if since == until:
+        return render_date(since, lang)
+    months = _MONTHS["ar" if lang == "ar" else "en"]
+    if (since.year, since.month) == (until.year, until.month):
+        start = str(since.day)
+    elif since.year == until.year:
+        start = f"{since.day} {months[since.month - 1]}"
+    else:
+        return f"{render_date(since, lang)} – {render_date(until, lang)}"
+    return f"{start}–{render_date(until, lang)}" if start.isdigit() else f"{start} – {render_date(until, lang)}"
 
 
 def render_outlet(name: str, lang: str) -> str:

@@ -1,7 +1,8 @@
 """A Bot-API-compatible server on 127.0.0.1 for end-to-end tests with the real python-telegram-bot client.
 
 It answers getUpdates (offset + long poll), sendMessage, editMessageText and the other calls the bot makes,
-records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times.
+records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times, or
+every call to one chat.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)  # (chat, user) → status, over member_status
     channels: dict[str, int] = field(default_factory=dict)  # "@name" → chat id
     bot_can_post: bool = True
+    chat_failures: dict[int, tuple[int, dict]] = field(default_factory=dict)  # chat id → error for every call to it
 
     def __post_init__(self):
         self._update_ids = itertools.count(1)
@@ -76,8 +78,10 @@ class FakeTelegram:
                 params[key] = json.loads(params[key])
         call = Call(method, params, request.match_info["token"])
         self.calls.append(call)
-        if self.failures.get(method):
-            status, body = self.failures[method].pop(0)
+        chat = str(params.get("chat_id", ""))
+        failure = self.chat_failures.get(int(chat)) if chat.lstrip("-").isdigit() else None
+        if self.failures.get(method) or failure:
+            status, body = failure or self.failures[method].pop(0)
             call.status = status
             return web.json_response({"ok": False, "error_code": status, **body}, status=status)
         handler = getattr(self, f"_m_{method}", None)

@@ -7,7 +7,7 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from retrieval.answering import Answerer
+from retrieval.answering import Answerer, check_question
 from retrieval.llm import LLMClient, Prompts
 
 from .conftest import CORPUS, SEEDS, ingested
@@ -112,6 +112,53 @@ def test_extractive_follow_up_carries_the_previous_entities(answerer):
     assert follow.citations[:1] or follow.related
     lead = (follow.citations or follow.related)[0]
     assert lead.source == "Sputnik" and lead.published == "2021-11-17"
+
+
+def test_follow_up_naming_its_own_subject_is_answered_about_it(answerer, store_index):
+    first = answerer.answer("What did Russia say about the peacekeepers?")
+    assert "the Kremlin said" in first.text
+    follow = answerer.answer("and what did Azerbaijan say?", previous=first)
+    assert follow.answered and follow.text != first.text
+    assert "Ilham Aliyev had said the peacekeeping mission was no longer needed" in follow.text
+    assert {"azerbaijan", "russian_peacekeepers"} <= set(follow.entities), "its own subject, the previous topic"
+    assert_grounded(follow, store_index)
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    ["and what did Azerbaijan say?", "and what did he say?", "and what did Peskov say about mediation?"],
+)
+def test_a_follow_up_never_repeats_the_previous_answer(answerer, follow_up):
+    first = answerer.answer("What did Peskov say about mediation?")
+    follow = answerer.answer(follow_up, previous=first)
+    assert follow.text != first.text
+    assert not {c.quote for c in first.citations} & {c.quote for c in follow.citations}, "nothing quoted twice"
+
+
+def test_console_chat_follow_up_finds_the_new_subject(store_index):
+    from bot.console import run_console
+    from bot.service import ChatService
+
+    said: list[str] = []
+    lines = ["What did Russia say about the peacekeepers?", "and what did Azerbaijan say?", "/quit"]
+    run_console(ChatService(store_index, Answerer(store_index, use_llm=False)), lines=lines, write=said.append)
+    first, follow = [s for s in said if s.startswith("According to")]
+    assert follow != first and "Ilham Aliyev had said" in follow
+
+
+def test_one_question_rule_for_every_entry_point(answerer, store_index):
+    from bot.service import ChatService
+
+    limit = store_index.settings.max_question_chars
+    service = ChatService(store_index, answerer)
+    too_long = "Where is the Lachin corridor? " * (limit // 10)
+    for question, expected in (("", "Please ask a question."), (too_long, f"Please keep it under {limit}.")):
+        answer = answerer.answer(question)
+        assert answer.answered is False and answer.citations == [] and answer.text.endswith(expected)
+        assert service.check(question, "en").html.endswith(expected)
+        assert check_question(question, limit).text("en") == answer.text
+    assert check_question("   ", limit).text("ar") == "من فضلك اكتب سؤالك."
+    assert check_question("x" * limit, limit) is None
 
 
 # -- LLM mode -------------------------------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from retrieval.briefing import compose_briefing, parse_window
+from bot.formatting import briefing_html
+from retrieval.briefing import WindowError, compose_briefing, parse_window
 from retrieval.index import Index
 from retrieval.ingest import ingest
+from retrieval.render import source_line
 from retrieval.settings import Settings
 
 from .conftest import CORPUS, SEEDS
@@ -43,7 +45,12 @@ def test_wire_copies_collapse_and_languages_are_marked(briefing_index):
     (story,) = april.stories
     assert len(story.article_ids) == 2, "the two copies of the Reuters story are one story"
     assert "(مصدر باللغة الإنجليزية)" in story.lines[0]
-    assert april.text.startswith("جديد منذ موجزك الأخير")
+    assert april.text.startswith("موجز: 1–30 أبريل 2024\n"), "a one-off briefing is headed by its window"
+    assert april.text.endswith("\n\nالمصادر:\n" + "\n".join(source_line(c, "ar") for c in story.citations))
+    assert briefing_html(april).startswith("<b>موجز: 1–30 أبريل 2024</b>"), "the bot says the same"
+    after = compose_briefing(briefing_index, *SEPTEMBER_2023, "ar", already_sent=set(april.article_ids))
+    assert after.text.startswith("جديد منذ موجزك الأخير\n"), "only a briefing after an earlier one says so"
+    assert briefing_html(after).startswith("<b>جديد منذ موجزك الأخير</b>")
 
 
 def test_second_briefing_shows_only_what_is_new(briefing_index, tmp_path):
@@ -67,6 +74,7 @@ def test_second_briefing_shows_only_what_is_new(briefing_index, tmp_path):
     assert story.status == "developing" and story.outlets == ["AFP", "Reuters", "TASS"]
     assert [c.source for c in story.citations] == ["AFP"], "only the new article is cited"
     assert third.text.startswith("Developing")
+    assert third.text.endswith("\n\nSources:\n[1] AFP · 22 Sep 2023 · Death toll in Karabakh offensive rises")
 
 
 def test_window_parsing():
@@ -76,8 +84,32 @@ def test_window_parsing():
     assert parse_window("2025-01-01", today) == date(2025, 1, 1)
     assert parse_window(None, today, last_sent=date(2026, 11, 27)) == date(2026, 11, 27)
     assert parse_window(None, today, last_sent=date(2026, 1, 1)) == date(2026, 11, 22), "at most 7 days back"
-    with pytest.raises(ValueError):
-        parse_window("last week", today)
+    assert parse_window("12h", today) == date(2026, 11, 28), "a window is whole days"
+    assert parse_window("3660d", today) == today - timedelta(days=3660)
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "arabic"),
+    [
+        ("last week", "window_malformed", "«last week» ليست فترة صحيحة: استخدم 24h أو 7d أو تاريخًا (YYYY-MM-DD)."),
+        ("2026-13-01", "window_malformed", "«2026-13-01» ليست فترة صحيحة: استخدم 24h أو 7d أو تاريخًا (YYYY-MM-DD)."),
+        ("-7d", "window_not_positive", None),
+        ("0d", "window_not_positive", None),
+        ("0h", "window_not_positive", None),
+        ("9999999d", "window_too_long", "الفترة «9999999d» طويلة جدًا: 3660 يومًا على الأكثر."),
+        ("99999999999h", "window_too_long", None),
+        ("3661d", "window_too_long", None),
+        ("1900-01-01", "window_too_long", None),
+        ("2026-11-30", "window_reversed", "تبدأ الفترة في 30 نوفمبر 2026، بعد يومها الأخير 29 نوفمبر 2026."),
+    ],
+)
+def test_bad_windows_say_why_in_the_readers_language(value, key, arabic):
+    with pytest.raises(WindowError) as error:
+        parse_window(value, date(2026, 11, 29))
+    assert error.value.key == key and "\n" not in error.value.text("en")
+    assert isinstance(error.value, ValueError), "callers catching ValueError (the bot's /summary) still do"
+    if arabic:
+        assert error.value.text("ar") == arabic
 
 
 @pytest.fixture
@@ -133,4 +165,6 @@ def test_llm_briefing_failure_keeps_the_quoted_lines(briefing_index, chat_server
     assert briefing.mode == "extractive"
     assert briefing.notice == "The language model was unavailable, so this answer quotes the sources directly."
     assert all(line.startswith(("According to", "Outlets")) for s in briefing.stories for line in s.lines)
-    assert briefing.text.endswith(briefing.notice)
+    assert f"\n\n{briefing.notice}\n\nSources:\n[1] " in briefing.text, (
+        "the notice, then the sources (as the bot shows)"
+    )

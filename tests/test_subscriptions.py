@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from telegram.ext import CallbackContext
 from bot.delivery import deliver_due, job_name
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.subscriptions import SubscriptionStore
+from retrieval.index import Index
 
 from .fake_telegram import FakeTelegram
 from .test_bot import Bot, bot_index, text_of  # noqa: F401 - bot_index is a fixture
@@ -247,3 +251,57 @@ async def test_many_subscribers_due_at_once_all_get_their_briefing(running):
     sent = await deliver_due(CallbackContext(app), utc(2026, 7, 1, 7, 5))
     assert sent == 40
     assert {int(c.params["chat_id"]) for c in fake.sent()} >= set(range(1001, 1041))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_a_briefing_that_fails_to_build_is_retried_and_delivered_exactly_once(running, caplog):
+    """The vector index is down for the first pass (a Chroma server nobody listens for), back for the next."""
+    fake, app = running.fake, running.app
+    store: SubscriptionStore = app.bot_data["subscriptions"]
+    service = app.bot_data["service"]
+    sub = store.subscribe(1101, "user", Schedule(9, 0, "UTC", "en"), 1101)
+    slot = utc(2024, 4, 18, 9, 0)  # the window holds the Reuters peacekeepers story of 17 April 2024
+    settings = service.index.settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": free_port()})
+    working, service.index = service.index, Index(settings, embedder=service.index.embedder)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+            assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=5)) == 0
+    finally:
+        service.index.close()
+        service.index = working
+    assert not fake.sent(chat_id=1101)
+    assert store.deliveries(sub.id) == [], "the claim was released"
+    failure = next(r for r in caplog.records if "1101" in r.getMessage())
+    assert "IndexUnavailableError" in failure.getMessage() and "cannot reach the Chroma server" in failure.getMessage()
+
+    assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=15)) == 1, "the next pass sends it"
+    assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=25)) == 0
+    (briefing,) = fake.sent(chat_id=1101)
+    assert "Russia starts pulling peacekeepers out of Karabakh region" in text_of(briefing)
+    (delivery,) = store.deliveries(sub.id)
+    assert delivery.sent_at is not None and json.loads(delivery.article_ids)
+
+
+async def test_one_subscribers_telegram_error_does_not_stop_the_next(running, caplog):
+    fake, app = running.fake, running.app
+    store: SubscriptionStore = app.bot_data["subscriptions"]
+    broken = store.subscribe(1201, "user", Schedule(6, 0, "UTC", "en"), 1201)
+    fine = store.subscribe(1202, "user", Schedule(6, 0, "UTC", "en"), 1202)
+    fake.chat_failures[1201] = (400, {"description": "Bad Request: chat not found"})
+    now = utc(2026, 8, 1, 6, 5)
+    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        assert await deliver_due(CallbackContext(app), now) == 1
+    assert fake.sent(chat_id=1201, failed=True) and not fake.sent(chat_id=1201)
+    assert fake.sent(chat_id=1202), "the next subscriber got its briefing"
+    assert [d.sent_at is not None for d in store.deliveries(fine.id)] == [True]
+    assert store.deliveries(broken.id) == [], "the failed slot is free for the next pass"
+    assert any("1201" in r.getMessage() and "chat not found" in r.getMessage().lower() for r in caplog.records)
+
+    del fake.chat_failures[1201]
+    assert await deliver_due(CallbackContext(app), now + timedelta(minutes=10)) == 1
+    assert len(fake.sent(chat_id=1201)) == 1 and len(fake.sent(chat_id=1202)) == 1
