@@ -1,7 +1,8 @@
 """A Bot-API-compatible server on 127.0.0.1 for end-to-end tests with the real python-telegram-bot client.
 
 It answers getUpdates (offset + long poll), sendMessage, editMessageText and the other calls the bot makes,
-records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times.
+records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times, or to
+hold sendMessage requests unprocessed (to kill a bot at a known point).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._closing = False
+        self.confirmed = 0  # updates below this id were confirmed by an offset
+        self.hold_sends_after: int | None = None  # hold every sendMessage once this many succeeded (see `release`)
+        self.held = 0
+        self._release = asyncio.Event()
         self.replies: dict[int, Call] = {}  # message id → the bot's reply to it
         self._sent = asyncio.Condition()
         self.runner: web.AppRunner | None = None
@@ -60,8 +65,14 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def release(self) -> None:
+        """Let held sendMessage requests through (those of a bot that died meanwhile are dropped) and hold no more."""
+        self.hold_sends_after = None
+        self._release.set()
+
     async def stop(self) -> None:
         self._closing = True
+        self._release.set()
         self._new_update.set()  # release parked long polls
         if self.runner:
             await self.runner.cleanup()
@@ -74,6 +85,12 @@ class FakeTelegram:
         for key in list(params):
             if key in JSON_FIELDS and isinstance(params[key], str):
                 params[key] = json.loads(params[key])
+        hold = self.hold_sends_after
+        if method == "sendMessage" and hold is not None and len(self.sent()) >= hold:
+            self.held += 1  # not processed until released, nor ever if the bot died meanwhile
+            await self._release.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499)
         call = Call(method, params, request.match_info["token"])
         self.calls.append(call)
         if self.failures.get(method):
@@ -97,11 +114,13 @@ class FakeTelegram:
         }
 
     async def _m_getUpdates(self, params):  # noqa: N802
-        offset = int(params.get("offset", 0) or 0)
+        # As Telegram: an offset confirms every earlier update, which is then gone for good (a bot that restarts
+        # without an offset gets only the unconfirmed ones).
+        self.confirmed = max(self.confirmed, int(params.get("offset", 0) or 0))
         timeout = float(params.get("timeout", 0) or 0)
         deadline = time.monotonic() + timeout
         while True:
-            pending = [u for u in self.updates if u["update_id"] >= offset]
+            pending = [u for u in self.updates if u["update_id"] >= self.confirmed]
             if pending or self._closing or time.monotonic() >= deadline:
                 return pending
             self._new_update.clear()
