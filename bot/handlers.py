@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -19,11 +20,13 @@ from retrieval.ingest import ingest
 from retrieval.phrases import phrase
 
 from .formatting import esc, split_html, to_plain
+from .health import IndexHealth, IndexUnreadableError
 from .service import ChatService, Reply, ui_language
 
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 500  # answers kept per chat for follow-ups and buttons
+LATE_AFTER = timedelta(minutes=2)  # a question older than this (queued while the bot was down) is answered with a note
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
@@ -38,6 +41,20 @@ def user_lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str = ""
         context.user_data.get("lang") if context.user_data is not None else None,
         user.language_code if user else None,
     )
+
+
+def health_of(context: ContextTypes.DEFAULT_TYPE) -> IndexHealth:
+    if "health" not in context.bot_data:
+        context.bot_data["health"] = IndexHealth(service_of(context).index)
+    return context.bot_data["health"]
+
+
+def late_note(message: Message, lang: str) -> str:
+    """A line saying the answer is late, for a question asked long before it is answered; else ''."""
+    asked = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
+    if datetime.now(UTC) - asked < LATE_AFTER:
+        return ""
+    return f"<i>{esc(phrase('late_answer', lang, time=asked.strftime('%Y-%m-%d %H:%M')))}</i>\n\n"
 
 
 def thread_of(message: Message) -> int | None:
@@ -176,14 +193,30 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
             service.settings.edit_interval if chat.type == ChatType.PRIVATE else (service.settings.group_edit_interval)
         )
         on_partial = StreamEditor(loop, placeholder, interval).push
+    health = health_of(context)
     work = partial(service.answer, question, preferred, previous_answer(context, message), on_partial)
+
+    def checked_work() -> Reply:
+        health.check()  # in the worker, right before the index is read
+        try:
+            return work()
+        except Exception:
+            health.check()  # an error because the index broke mid-answer: the same polite state
+            raise
+
     try:
-        reply = await loop.run_in_executor(context.bot_data["executor"], work)
+        reply = await loop.run_in_executor(context.bot_data["executor"], checked_work)
+    except IndexUnreadableError:
+        reply = service.text("index_unavailable", ui)
     finally:
         if typing is not None:
             typing.cancel()
+    note = late_note(message, reply.answer.lang if reply.answer else ui)
+    if note:
+        reply = Reply(note + reply.html, reply.buttons, reply.answer)
     sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
-    remember(context, sent, reply.answer)
+    if reply.answer is not None:
+        remember(context, sent, reply.answer)
 
 
 async def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, thread_id: int | None, delay: float) -> None:
@@ -224,6 +257,14 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     reply = service_of(context).text("not_text", user_lang(update, context))
+    await send_reply(context, message.chat_id, reply, thread_of(message), message.message_id)
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command no handler knows, in a private chat: point to /help (in groups it may be another bot's)."""
+    message = update.effective_message
+    command = (message.text or "").split()[0].split("@")[0]
+    reply = service_of(context).text("unknown_command", user_lang(update, context), command=command)
     await send_reply(context, message.chat_id, reply, thread_of(message), message.message_id)
 
 
