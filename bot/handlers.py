@@ -174,7 +174,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     preferred = context.user_data.get("lang") if context.user_data is not None else None
     ui = ui_language(question, preferred, user.language_code if user else None)
     thread_id = thread_of(message)
-    refusal = service.check(question, ui, user.id if user else None)
+    # A question that waited (queued while the bot was busy or down) was accepted then: no per-user rate limit now.
+    waited = bool(late_note(message, ui))
+    refusal = service.check(question, ui, user.id if user and not waited else None)
     if refusal is not None:
         await send_reply(context, chat.id, refusal, thread_id, message.message_id)
         return
@@ -263,7 +265,7 @@ async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command no handler knows, in a private chat: point to /help (in groups it may be another bot's)."""
     message = update.effective_message
-    command = (message.text or "").split()[0].split("@")[0]
+    command = (message.text or "").split()[0].split("@")[0][:64]
     reply = service_of(context).text("unknown_command", user_lang(update, context), command=command)
     await send_reply(context, message.chat_id, reply, thread_of(message), message.message_id)
 
@@ -361,6 +363,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             reply = service_of(context).text("error_apology", user_lang(update, context))
-            await context.bot.send_message(update.effective_chat.id, reply.html, parse_mode=ParseMode.HTML)
+            message = update.effective_message
+            await context.bot.send_message(
+                update.effective_chat.id,
+                reply.html,
+                parse_mode=ParseMode.HTML,
+                reply_to_message_id=message.message_id if message else None,  # which question it is about
+                allow_sending_without_reply=True,
+                message_thread_id=thread_of(message) if message else None,
+            )
         except TelegramError:
             pass

@@ -385,6 +385,20 @@ async def test_5xx_on_send_is_retried_and_the_answer_arrives_once(bot):
     assert await quiet(bot.fake, 212, 1.0), "no apology, no second copy"
 
 
+class BrokenService(ChatService):
+    def answer(self, question, lang=None, previous=None, on_partial=None):
+        raise RuntimeError("the answerer broke")
+
+
+async def test_an_error_gets_an_apology_replying_to_the_question(bot, caplog):
+    await bot.stop()
+    await bot.start(BrokenService(bot.index, Answerer(bot.index, use_llm=False)))
+    asked = bot.fake.message("What did Peskov say about mediation?", chat_id=224, user_id=224)
+    call = await bot.fake.wait_reply(asked["message"]["message_id"], timeout=20)
+    assert text_of(call) == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert "the answerer broke" in caplog.text and TOKEN not in caplog.text
+
+
 async def test_forbidden_does_not_crash_the_bot(bot, caplog):
     caplog.set_level(logging.DEBUG)
     bot.fake.failures["sendMessage"] = [(403, {"description": "Forbidden: bot was blocked by the user"})]
@@ -600,6 +614,16 @@ async def test_llm_answer_streams_into_one_message_with_throttled_edits(bot_inde
     assert len(partial) < 20, "edits are throttled"
     assert text_of(final).startswith("Peskov said Russia will keep mediating between Armenia and Azerbaijan [1].")
     assert OpenAIChat.seen[0]["stream"] is True
+
+
+@pytest.mark.parametrize("bot", [{"questions_per_minute": 1}], indirect=True)
+async def test_questions_that_waited_are_not_refused_by_the_rate_limit(bot):
+    """Questions queued while the bot was down were accepted then; answering them all at once is no flood."""
+    asked_at = int(time.time()) - 3600
+    for _ in range(2):
+        bot.fake.message("What did Peskov say about mediation?", chat_id=225, user_id=225, date=asked_at)
+    await bot.fake.wait_for(lambda c: len(bot.fake.sent(chat_id=225)) == 2)
+    assert all("According to" in text_of(c) for c in bot.fake.sent(chat_id=225))
 
 
 # -- start-up errors (the `brief` console script, as a user runs it) -------------------------------------------------
