@@ -299,10 +299,16 @@ async def on_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    service = service_of(context)
-    reply = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"], service.overview, user_lang(update, context)
-    )
+    service, health, lang = service_of(context), health_of(context), user_lang(update, context)
+
+    def checked_overview() -> Reply:
+        health.check()
+        return service.overview(lang)
+
+    try:
+        reply = await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], checked_overview)
+    except IndexUnreadableError:
+        reply = service.text("index_unavailable", lang)
     await send_reply(context, message.chat_id, reply, thread_of(message))
 
 

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # an update whose handling crashed the bot this often is given up, not retried forever
 KEEP_DONE = timedelta(days=2)  # Telegram keeps unconfirmed updates 24 h: a done id must be remembered longer
+PRUNE_EVERY = 1000  # done updates between two deletions of the expired ones (also done at each start)
 
 
 def _now() -> datetime:
@@ -50,6 +51,7 @@ class UpdateJournal:
 
     def __init__(self, engine: Engine, bot_id: int):
         self.engine, self.bot_id = engine, bot_id
+        self._marked = 0
         JournalBase.metadata.create_all(engine)
 
     def record(self, item: Update) -> bool:
@@ -64,12 +66,16 @@ class UpdateJournal:
             return False
 
     def done(self, update_id: int) -> None:
+        """Handled: only the id is kept (to recognise the update if Telegram sends it again), for KEEP_DONE."""
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(JournaledUpdate)
                 .where(JournaledUpdate.bot_id == self.bot_id, JournaledUpdate.update_id == update_id)
-                .values(done_at=_now())
+                .values(done_at=_now(), payload="")
             )
+            self._marked += 1
+            if self._marked % PRUNE_EVERY == 0:
+                session.execute(delete(JournaledUpdate).where(JournaledUpdate.done_at < _now() - KEEP_DONE))
 
     def unfinished(self) -> list[dict]:
         """Updates accepted but not finished by an earlier run, oldest first; each call counts an attempt, and one
@@ -101,7 +107,8 @@ class JournaledQueue(asyncio.Queue):
         self.journal = journal
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not self.journal.record(item):
+        # A commit waits for the disk (≈ 10 ms here): in a thread, so answers already being sent are not held up.
+        if isinstance(item, Update) and not await asyncio.to_thread(self.journal.record, item):
             log.info("update %s was already received; not handled twice", item.update_id)
             return
         await super().put(item)
@@ -127,4 +134,4 @@ class JournaledProcessor(SimpleUpdateProcessor):
     async def do_process_update(self, item: object, coroutine) -> None:
         await coroutine
         if isinstance(item, Update):
-            self.journal.done(item.update_id)
+            await asyncio.to_thread(self.journal.done, item.update_id)

@@ -483,7 +483,8 @@ async def test_an_index_deleted_while_running_is_one_clear_state(tmp_path, embed
             questions = ["What did Peskov say about Russian mediation?", "ماذا قال بيسكوف عن الوساطة؟", "Peskov?"]
             for n, question in enumerate(questions):
                 fake.message(question, chat_id=502 + n, user_id=502 + n)
-            for n in range(3):
+            fake.message("/sources", chat_id=505, user_id=505)
+            for n in range(4):
                 await fake.wait_for(lambda c, n=n: int(c.params["chat_id"]) == 502 + n)
         finally:
             await runner.stop()
@@ -496,6 +497,7 @@ async def test_an_index_deleted_while_running_is_one_clear_state(tmp_path, embed
         + ("The problem is logged for the bot's administrator; please try again later.")
     )
     assert replies[1].startswith("عذرًا، لا أستطيع قراءة فهرس المقالات")
+    assert text_of(fake.sent(chat_id=505)[0]) == replies[0], "/sources too"
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "cannot be read" in errors[0].getMessage() and "chroma" in errors[0].getMessage()
 

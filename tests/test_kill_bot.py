@@ -93,3 +93,21 @@ async def test_sigkill_with_questions_queued_then_each_is_answered_once_after_re
         assert text.startswith("<i>Sorry for the late answer") or text.startswith("<i>عذرًا على تأخر الإجابة")
         assert "[1]" in text, "a cited answer"
     assert TOKEN.split(":")[1] not in (tmp_path / "bot.log").read_text("utf-8", "replace")
+
+
+def test_an_update_that_keeps_crashing_the_bot_is_given_up_after_three_starts(tmp_path, caplog):
+    from sqlalchemy import create_engine
+    from telegram import Update
+
+    from bot.journal import MAX_ATTEMPTS, UpdateJournal
+
+    journal = UpdateJournal(create_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}"), bot_id=1)
+    message = {"message_id": 5, "date": 0, "chat": {"id": 9, "type": "private"}, "text": "poison"}
+    assert journal.record(Update.de_json({"update_id": 77, "message": message}, None))
+    assert not journal.record(Update.de_json({"update_id": 77, "message": message}, None)), "recorded once"
+    other_bot = UpdateJournal(journal.engine, bot_id=2)
+    assert other_bot.unfinished() == [], "update ids are per bot"
+    for _ in range(MAX_ATTEMPTS):  # each start answers it again (and, here, crashes before it is done)
+        assert [u["update_id"] for u in journal.unfinished()] == [77]
+    assert journal.unfinished() == []
+    assert "update 77 failed 3 times; giving it up" in caplog.text
