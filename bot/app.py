@@ -23,6 +23,7 @@ from retrieval.settings import Settings
 from . import handlers, subscription_handlers
 from .delivery import start_schedules
 from .feedback import FeedbackStore
+from .health import IndexHealth
 from .journal import JournaledProcessor, JournaledQueue, UpdateJournal
 from .retrying import RetryingRateLimiter
 from .service import ChatService
@@ -114,6 +115,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
         feedback=FeedbackStore(settings.data_dir / "feedback.sqlite3"),
         subscriptions=subscriptions,
+        health=IndexHealth(service.index),
     )
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     for name, callback in (

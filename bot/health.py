@@ -23,22 +23,23 @@ class IndexUnreadableError(RuntimeError):
 
 class IndexHealth:
     def __init__(self, index: Index):
+        """Made at start: the index files present then must stay (a bot started before any ingest has none yet)."""
         self.index = index
         self.broken: str | None = None
         self._lock = threading.Lock()
+        settings = index.settings
+        files = [settings.store_path] + ([] if settings.chroma_host else [settings.chroma_path / "chroma.sqlite3"])
+        self.files = [path for path in files if path.exists()]
 
     def problem(self) -> str | None:
         """Why the index cannot be read now, or None. Blocking (a server heartbeat): call it from a worker."""
         settings = self.index.settings
-        files = [settings.store_path]
         if settings.chroma_host:
             try:
                 self.index.vectors.client.heartbeat()
             except Exception as error:  # any failure to answer means unreadable; the reason goes to the log
                 return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} does not answer: {error}"
-        else:
-            files.append(settings.chroma_path / "chroma.sqlite3")
-        for path in files:
+        for path in self.files:
             if not os.access(path, os.R_OK):
                 return f"{path} is missing or unreadable"
         return None
