@@ -52,7 +52,7 @@ async def test_sigkill_with_questions_queued_then_each_is_answered_once_after_re
         "TELEGRAM_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": base,
         "TELEGRAM_BASE_FILE_URL": base.replace("/bot", "/file/bot"),
-        "ANSWER_WORKERS": "1",  # one: the shared snowball stemmers are not thread-safe (see the report)
+        "ANSWER_WORKERS": "1",  # one: retrieval/textnorm.py shares snowball stemmers, not thread-safe
         "TYPING_DELAY": "30",
     }
     asked_at = int(time.time()) - 600  # asked ten minutes ago, while the bot was busy or down
