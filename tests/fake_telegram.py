@@ -1,8 +1,7 @@
 """A Bot-API-compatible server on 127.0.0.1 for end-to-end tests with the real python-telegram-bot client.
 
 It answers getUpdates (offset + long poll), sendMessage, editMessageText and the other calls the bot makes,
-records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times, or to
-hold sendMessage requests unprocessed (to kill a bot at a known point).
+records every call, and can be told to fail a method (429 with retry_after, 500, 403, 400) a number of times.
 """
 
 from __future__ import annotations
@@ -79,18 +78,14 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method == "sendMessage" and not await self._through_hold(request):
+            return web.Response(status=499)
         params = dict(await request.post()) if request.can_read_body else {}
         if not params and request.content_type == "application/json":
             params = await request.json()
         for key in list(params):
             if key in JSON_FIELDS and isinstance(params[key], str):
                 params[key] = json.loads(params[key])
-        hold = self.hold_sends_after
-        if method == "sendMessage" and hold is not None and len(self.sent()) >= hold:
-            self.held += 1  # not processed until released, nor ever if the bot died meanwhile
-            await self._release.wait()
-            if request.transport is None or request.transport.is_closing():
-                return web.Response(status=499)
         call = Call(method, params, request.match_info["token"])
         self.calls.append(call)
         if self.failures.get(method):
@@ -100,6 +95,16 @@ class FakeTelegram:
         handler = getattr(self, f"_m_{method}", None)
         result = await handler(params) if handler else True
         return web.json_response({"ok": True, "result": result})
+
+    async def _through_hold(self, request: web.Request) -> bool:
+        """Once `hold_sends_after` sends succeeded, a sendMessage waits here unprocessed until `release`; False when
+        its bot died meanwhile (the message was never sent)."""
+        hold = self.hold_sends_after
+        if hold is None or len(self.sent()) < hold:
+            return True
+        self.held += 1
+        await self._release.wait()
+        return request.transport is not None and not request.transport.is_closing()
 
     # -- methods --------------------------------------------------------------------------------------------------
     async def _m_getMe(self, params):  # noqa: N802
