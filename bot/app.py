@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, Update
+from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -23,6 +23,9 @@ from retrieval.settings import Settings
 from . import handlers, subscription_handlers
 from .delivery import start_schedules
 from .feedback import FeedbackStore
+from .health import IndexHealth
+from .journal import JournaledProcessor, JournaledQueue, UpdateJournal
+from .retrying import RetryingRateLimiter
 from .service import ChatService
 from .subscriptions import SubscriptionStore
 
@@ -75,6 +78,7 @@ async def set_commands(application: Application) -> None:
 async def post_init(application: Application) -> None:
     await set_commands(application)
     await start_schedules(application)
+    await application.update_queue.resume(application.bot)  # what a crash left unanswered, before new updates
 
 
 async def shutdown_executor(application: Application) -> None:
@@ -89,14 +93,19 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         settings.data_dir / "bot_state.pickle",
         store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
     )
+    subscriptions = SubscriptionStore(settings.subscriptions_url)
+    token = settings.telegram_token.get_secret_value()
+    bot_id = int(token.split(":")[0]) if token.split(":")[0].isdigit() else 0  # a token is "<bot id>:<secret>"
+    journal = UpdateJournal(subscriptions.engine, bot_id)  # the bot's database also journals incoming updates
     application = (
         ApplicationBuilder()
-        .token(settings.telegram_token.get_secret_value())
+        .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .persistence(persistence)
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .update_queue(JournaledQueue(journal))
+        .concurrent_updates(JournaledProcessor(journal))
         .post_init(post_init)
         .post_shutdown(shutdown_executor)
         .build()
@@ -105,7 +114,8 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         service=service,
         executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
         feedback=FeedbackStore(settings.data_dir / "feedback.sqlite3"),
-        subscriptions=SubscriptionStore(settings.subscriptions_url),
+        subscriptions=subscriptions,
+        health=IndexHealth(service.index),
     )
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     for name, callback in (
@@ -125,6 +135,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         ("channels", subscription_handlers.on_channels),
     ):
         application.add_handler(CommandHandler(name, callback, filters=only_new))
+    application.add_handler(MessageHandler(private & filters.COMMAND & only_new, handlers.on_unknown_command))
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND & only_new, handlers.on_private_text)
     )
@@ -148,6 +159,31 @@ def webhook_options(settings: Settings) -> dict:
         "secret_token": settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
         "allowed_updates": Update.ALL_TYPES,
     }
+
+
+class BotApiUnreachableError(RuntimeError):
+    """The Bot API could not be reached, or refused the token, when the bot started."""
+
+
+async def check_bot_api(settings: Settings) -> None:
+    """One getMe before starting, so an unreachable Bot API or a refused token is one clear error (the address
+    is named, the token is not), not PTB's bootstrap traceback."""
+    bot = Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_base_url,
+        base_file_url=settings.telegram_base_file_url,
+    )
+    where = settings.telegram_base_url
+    try:
+        async with bot:  # initialize() calls getMe
+            pass
+    except InvalidToken as error:
+        raise BotApiUnreachableError(f"the Telegram Bot API at {where} refused the token (TELEGRAM_TOKEN)") from error
+    except NetworkError as error:
+        reason = str(error).removeprefix("httpx.")
+        raise BotApiUnreachableError(f"could not reach the Telegram Bot API at {where}: {reason}") from error
+    except TelegramError as error:
+        raise BotApiUnreachableError(f"the Telegram Bot API at {where} answered getMe with: {error}") from error
 
 
 def run(settings: Settings, service: ChatService) -> None:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import click
 
-from retrieval.cli import INDEX_ERRORS, _fail, _open_index, main
-from retrieval.settings import Settings
+from retrieval.cli import INDEX_ERRORS, _fail, _open_index
+from retrieval.cli import main as commands
+from retrieval.settings import Settings, SettingsError
 
 
-@main.command("chat")
+def main() -> None:
+    """The `brief` entry point. Settings are read inside each command; an invalid one ends any command with one
+    line per setting (name, value, what is allowed) and exit code 2, not a traceback."""
+    try:
+        commands()
+    except SettingsError as error:
+        for line in str(error).splitlines():
+            click.echo(f"error: {line}", err=True)
+        sys.exit(2)
+
+
+@commands.command("chat")
 @click.option("--lang", type=click.Choice(["ar", "en"]), help="Answer language (default: each question's own).")
 def chat_command(lang: str | None) -> None:
     """The console chat: the bot's handlers on your terminal; /help lists the commands."""
@@ -23,11 +36,11 @@ def chat_command(lang: str | None) -> None:
         _fail(str(exc))
 
 
-@main.command("run")
+@commands.command("run")
 def run_command() -> None:
     """Start the Telegram bot (TELEGRAM_TOKEN; polling, or a webhook when WEBHOOK_URL is set)."""
-    from .app import run
-    from .logs import configure_logging
+    from .app import BotApiUnreachableError, check_bot_api, run
+    from .logs import configure_logging, redact
     from .service import ChatService
 
     settings = Settings()
@@ -36,6 +49,10 @@ def run_command() -> None:
     secrets = [settings.telegram_token.get_secret_value()]
     secrets += [s.get_secret_value() for s in (settings.openai_api_key, settings.webhook_secret) if s]
     configure_logging(secrets)
+    try:
+        asyncio.run(check_bot_api(settings))  # before the slow part: a wrong address fails at once
+    except BotApiUnreachableError as error:
+        _fail(redact(str(error), secrets))
     try:
         index = _open_index()
         service = ChatService(index)

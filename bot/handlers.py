@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -19,11 +20,13 @@ from retrieval.ingest import ingest
 from retrieval.phrases import phrase
 
 from .formatting import esc, split_html, to_plain
+from .health import IndexHealth, IndexUnreadableError
 from .service import ChatService, Reply, ui_language
 
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 500  # answers kept per chat for follow-ups and buttons
+LATE_AFTER = timedelta(minutes=2)  # a question older than this (queued while the bot was down) is answered with a note
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
@@ -38,6 +41,20 @@ def user_lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str = ""
         context.user_data.get("lang") if context.user_data is not None else None,
         user.language_code if user else None,
     )
+
+
+def health_of(context: ContextTypes.DEFAULT_TYPE) -> IndexHealth:
+    if "health" not in context.bot_data:
+        context.bot_data["health"] = IndexHealth(service_of(context).index)
+    return context.bot_data["health"]
+
+
+def late_note(message: Message, lang: str) -> str:
+    """A line saying the answer is late, for a question asked long before it is answered; else ''."""
+    asked = message.date if message.date.tzinfo else message.date.replace(tzinfo=UTC)
+    if datetime.now(UTC) - asked < LATE_AFTER:
+        return ""
+    return f"<i>{esc(phrase('late_answer', lang, time=asked.strftime('%Y-%m-%d %H:%M')))}</i>\n\n"
 
 
 def thread_of(message: Message) -> int | None:
@@ -157,7 +174,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     preferred = context.user_data.get("lang") if context.user_data is not None else None
     ui = ui_language(question, preferred, user.language_code if user else None)
     thread_id = thread_of(message)
-    refusal = service.check(question, ui, user.id if user else None)
+    # A question that waited (queued while the bot was busy or down) was accepted then: no per-user rate limit now.
+    waited = bool(late_note(message, ui))
+    refusal = service.check(question, ui, user.id if user and not waited else None)
     if refusal is not None:
         await send_reply(context, chat.id, refusal, thread_id, message.message_id)
         return
@@ -176,14 +195,30 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
             service.settings.edit_interval if chat.type == ChatType.PRIVATE else (service.settings.group_edit_interval)
         )
         on_partial = StreamEditor(loop, placeholder, interval).push
+    health = health_of(context)
     work = partial(service.answer, question, preferred, previous_answer(context, message), on_partial)
+
+    def checked_work() -> Reply:
+        health.check()  # in the worker, right before the index is read
+        try:
+            return work()
+        except Exception:
+            health.check()  # an error because the index broke mid-answer: the same polite state
+            raise
+
     try:
-        reply = await loop.run_in_executor(context.bot_data["executor"], work)
+        reply = await loop.run_in_executor(context.bot_data["executor"], checked_work)
+    except IndexUnreadableError:
+        reply = service.text("index_unavailable", ui)
     finally:
         if typing is not None:
             typing.cancel()
+    note = late_note(message, reply.answer.lang if reply.answer else ui)
+    if note:
+        reply = Reply(note + reply.html, reply.buttons, reply.answer)
     sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
-    remember(context, sent, reply.answer)
+    if reply.answer is not None:
+        remember(context, sent, reply.answer)
 
 
 async def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, thread_id: int | None, delay: float) -> None:
@@ -227,6 +262,14 @@ async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await send_reply(context, message.chat_id, reply, thread_of(message), message.message_id)
 
 
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command no handler knows, in a private chat: point to /help (in groups it may be another bot's)."""
+    message = update.effective_message
+    command = (message.text or "").split()[0].split("@")[0][:64]
+    reply = service_of(context).text("unknown_command", user_lang(update, context), command=command)
+    await send_reply(context, message.chat_id, reply, thread_of(message), message.message_id)
+
+
 # -- commands -----------------------------------------------------------------------------------------------------
 async def _fixed(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
     message = update.effective_message
@@ -256,10 +299,16 @@ async def on_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
-    service = service_of(context)
-    reply = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data["executor"], service.overview, user_lang(update, context)
-    )
+    service, health, lang = service_of(context), health_of(context), user_lang(update, context)
+
+    def checked_overview() -> Reply:
+        health.check()
+        return service.overview(lang)
+
+    try:
+        reply = await asyncio.get_running_loop().run_in_executor(context.bot_data["executor"], checked_overview)
+    except IndexUnreadableError:
+        reply = service.text("index_unavailable", lang)
     await send_reply(context, message.chat_id, reply, thread_of(message))
 
 
@@ -320,6 +369,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             reply = service_of(context).text("error_apology", user_lang(update, context))
-            await context.bot.send_message(update.effective_chat.id, reply.html, parse_mode=ParseMode.HTML)
+            message = update.effective_message
+            await context.bot.send_message(
+                update.effective_chat.id,
+                reply.html,
+                parse_mode=ParseMode.HTML,
+                reply_to_message_id=message.message_id if message else None,  # which question it is about
+                allow_sending_without_reply=True,
+                message_thread_id=thread_of(message) if message else None,
+            )
         except TelegramError:
             pass

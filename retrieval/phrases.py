@@ -127,6 +127,20 @@ PHRASES: dict[str, dict[str, str]] = {
         "ar": "عذرًا، حدث خطأ من جهتي. أعد المحاولة بعد قليل من فضلك.",
     },
     "thanks_feedback": {"en": "Thank you for the feedback.", "ar": "شكرًا على ملاحظتك."},
+    "unknown_command": {
+        "en": "I don't know the command {command}. Send /help to see what I can do.",
+        "ar": "لا أعرف الأمر {command}. أرسل ‎/help لترى ما أستطيع فعله.",
+    },
+    "late_answer": {
+        "en": "Sorry for the late answer: you asked this at {time} UTC.",
+        "ar": "عذرًا على تأخر الإجابة: سألت هذا السؤال في {time} بتوقيت UTC.",
+    },
+    "index_unavailable": {
+        "en": "Sorry, I cannot read my article index right now, so I cannot answer. "
+        "The problem is logged for the bot's administrator; please try again later.",
+        "ar": "عذرًا، لا أستطيع قراءة فهرس المقالات الآن، فلا يمكنني الإجابة. "
+        "سُجّلت المشكلة لمشرف البوت؛ أعد المحاولة لاحقًا من فضلك.",
+    },
     "answer_expired": {
         "en": "I no longer have that answer; please ask again.",
         "ar": "لم تعد هذه الإجابة متوفرة لدي؛ اسأل من جديد من فضلك.",

@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+
+class SettingsError(ValueError):
+    """Invalid settings, one line per setting: its name, the value given and what is allowed."""
+
+
+_ALLOWED = {  # pydantic error type → what the setting accepts
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "greater_than": "a number greater than {gt}",
+    "greater_than_equal": "a number of at least {ge}",
+    "less_than": "a number less than {lt}",
+    "less_than_equal": "a number of at most {le}",
+    "path_type": "a file or folder path",
+}
+_HINTS = {"admin_user_ids": "Telegram user ids (numbers) separated by commas"}
+
+
+def _allowed(error: dict) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        choices = re.fullmatch(r"\^\(([\w|-]+)\)\$", ctx.get("pattern", ""))
+        return "one of " + ", ".join(choices.group(1).split("|")) if choices else f"text matching {ctx.get('pattern')}"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected')}"
+    field = str(error["loc"][0]) if error["loc"] else ""
+    if field in _HINTS:
+        return _HINTS[field]
+    if kind in _ALLOWED:
+        return _ALLOWED[kind].format(**ctx)
+    return error["msg"].removeprefix("Value error, ")
+
+
+def describe(error: ValidationError, secret: set[str] = frozenset()) -> str:
+    """'NAME='value': allowed: …' for each invalid setting (the value of a secret setting is not shown)."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        value = "[hidden]" if field in secret else repr(item.get("input"))
+        lines.append(f"invalid setting {field.upper()}={value}: allowed: {_allowed(item)}")
+    return "\n".join(dict.fromkeys(lines))
 
 
 class Settings(BaseSettings):
@@ -83,6 +131,17 @@ class Settings(BaseSettings):
             lines = path.read_text("utf-8").splitlines() if path.is_file() else value.replace(",", "\n").splitlines()
             return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
         return value
+
+    def __init__(self, **values: Any) -> None:
+        """As BaseSettings, but an invalid setting raises SettingsError with one clear line per setting, which
+        `brief` prints instead of a pydantic traceback."""
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            secret = {name for name, field in type(self).model_fields.items() if "SecretStr" in str(field.annotation)}
+            raise SettingsError(describe(error, secret)) from None
+        except SourceError as error:  # a value the environment source could not even decode
+            raise SettingsError(f"invalid setting: {error}") from None
 
     @property
     def llm_enabled(self) -> bool:

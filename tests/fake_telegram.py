@@ -46,6 +46,10 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._closing = False
+        self.confirmed = 0  # updates below this id were confirmed by an offset
+        self.hold_sends_after: int | None = None  # hold every sendMessage once this many succeeded (see `release`)
+        self.held = 0
+        self._release = asyncio.Event()
         self.replies: dict[int, Call] = {}  # message id → the bot's reply to it
         self._sent = asyncio.Condition()
         self.runner: web.AppRunner | None = None
@@ -62,14 +66,22 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def release(self) -> None:
+        """Let held sendMessage requests through (those of a bot that died meanwhile are dropped) and hold no more."""
+        self.hold_sends_after = None
+        self._release.set()
+
     async def stop(self) -> None:
         self._closing = True
+        self._release.set()
         self._new_update.set()  # release parked long polls
         if self.runner:
             await self.runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if method == "sendMessage" and not await self._through_hold(request):
+            return web.Response(status=499)
         params = dict(await request.post()) if request.can_read_body else {}
         if not params and request.content_type == "application/json":
             params = await request.json()
@@ -88,6 +100,16 @@ class FakeTelegram:
         result = await handler(params) if handler else True
         return web.json_response({"ok": True, "result": result})
 
+    async def _through_hold(self, request: web.Request) -> bool:
+        """Once `hold_sends_after` sends succeeded, a sendMessage waits here unprocessed until `release`; False when
+        its bot died meanwhile (the message was never sent)."""
+        hold = self.hold_sends_after
+        if hold is None or len(self.sent()) < hold:
+            return True
+        self.held += 1
+        await self._release.wait()
+        return request.transport is not None and not request.transport.is_closing()
+
     # -- methods --------------------------------------------------------------------------------------------------
     async def _m_getMe(self, params):  # noqa: N802
         return {
@@ -101,11 +123,13 @@ class FakeTelegram:
         }
 
     async def _m_getUpdates(self, params):  # noqa: N802
-        offset = int(params.get("offset", 0) or 0)
+        # As Telegram: an offset confirms every earlier update, which is then gone for good (a bot that restarts
+        # without an offset gets only the unconfirmed ones).
+        self.confirmed = max(self.confirmed, int(params.get("offset", 0) or 0))
         timeout = float(params.get("timeout", 0) or 0)
         deadline = time.monotonic() + timeout
         while True:
-            pending = [u for u in self.updates if u["update_id"] >= offset]
+            pending = [u for u in self.updates if u["update_id"] >= self.confirmed]
             if pending or self._closing or time.monotonic() >= deadline:
                 return pending
             self._new_update.clear()

