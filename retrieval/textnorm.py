@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -70,7 +71,14 @@ def tokens(text: str, drop_stopwords: bool = False) -> list[str]:
 STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_TEXT.split())
 
 
-_STEMMERS = {"ar": snowballstemmer.stemmer("arabic"), "en": snowballstemmer.stemmer("english")}
+_LOCAL = threading.local()  # a Snowball stemmer keeps state while it works: one per thread (answer workers)
+
+
+def _stemmer(lang: str):
+    stemmers = getattr(_LOCAL, "stemmers", None)
+    if stemmers is None:
+        stemmers = _LOCAL.stemmers = {"ar": snowballstemmer.stemmer("arabic"), "en": snowballstemmer.stemmer("english")}
+    return stemmers[lang]
 
 
 @lru_cache(maxsize=200_000)
@@ -79,7 +87,7 @@ def stem(token: str) -> str:
     if token.isdigit():
         return token
     arabic = "\u0600" <= token[:1] <= "\u06ff"
-    return _STEMMERS["ar" if arabic else "en"].stemWord(token)
+    return _stemmer("ar" if arabic else "en").stemWord(token)
 
 
 @lru_cache(maxsize=100_000)

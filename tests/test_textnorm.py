@@ -1,5 +1,7 @@
+from concurrent.futures import ThreadPoolExecutor
+
 from retrieval.lang import detect_lang
-from retrieval.textnorm import normalize, tokens
+from retrieval.textnorm import normalize, stem, tokens
 
 
 def test_arabic_variants_fold_together():
@@ -39,3 +41,27 @@ def test_language_by_script():
     assert detect_lang("Armenia said on Sunday") == "en"
     assert detect_lang("Armenia أرمينيا أذربيجان") == "ar"
     assert detect_lang("12345") == ""
+
+
+def test_stemming_from_several_threads_gives_the_same_stems():
+    """Answer workers stem at once: a Snowball stemmer shared between threads corrupts its state."""
+    words = [
+        f"{prefix}{root}{suffix}"
+        for prefix in ("وال", "بال", "")
+        for root in ("انتخاب", "جندي", "حدود", "اتفاق")
+        for suffix in ("ات", "ين", "ها", "")
+    ] * 40
+    expected = [stem.__wrapped__(w) for w in words]
+    errors: list[BaseException] = []
+
+    def work() -> list[str]:
+        try:
+            return [stem.__wrapped__(w) for w in words]
+        except BaseException as exc:  # noqa: BLE001 - any failure in a worker is the finding
+            errors.append(exc)
+            return []
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: work(), range(8)))
+    assert not errors, errors[:3]
+    assert all(r == expected for r in results)
