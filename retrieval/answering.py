@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .answer_types import carries
-from .answers import Answer, Citation
+from .answers import Answer, Citation, unquoted_dateline
 from .extractive import Evidence, ExtractiveAnswerer, answerability_model, answerable_probability
 from .glossary import default_glossary
 from .index import Index
@@ -128,9 +128,9 @@ class Answerer:
         vector = self.index.embedder.query(query.text)
         hits = self.retriever.search(query.text, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
         evidence = self.extractive.evidence(analysis, vector, hits)
-        if query.quoted:
-            evidence.ranked = [s for s in evidence.ranked if s.text not in query.quoted]
-            evidence.eligible = [s for s in evidence.eligible if s.text not in query.quoted]
+        if query.quoted:  # quotes are kept without their dateline: compare like with like
+            evidence.ranked = [s for s in evidence.ranked if unquoted_dateline(s.text) not in query.quoted]
+            evidence.eligible = [s for s in evidence.eligible if unquoted_dateline(s.text) not in query.quoted]
             evidence.features = self.extractive.features(evidence)
         return evidence
 
