@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +64,12 @@ def index(settings: Settings, embedder: SessionEmbedder) -> Index:
     idx = Index(settings, embedder=embedder)
     yield idx
     idx.close()
+
+
+def jsonl(path: Path, *records: dict) -> Path:
+    """A JSONL source file of article records (the form whose metadata ingest keeps as given)."""
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    return path
 
 
 @contextmanager

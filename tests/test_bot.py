@@ -26,7 +26,7 @@ from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.settings import Settings
 
-from .conftest import CORPUS, SEED_FILE, SEEDS, ingested
+from .conftest import CORPUS, SEED_FILE, SEEDS, ingested, jsonl
 from .fake_telegram import BOT_ID, BOT_USERNAME, FakeTelegram
 from .servers import serving, static_site
 
@@ -55,8 +55,7 @@ MARKUP = {
 @pytest.fixture(scope="module")
 def bot_index(tmp_path_factory, embedder):
     data = tmp_path_factory.mktemp("bot")
-    records = data / "extra.jsonl"
-    records.write_text("\n".join(json.dumps(r) for r in (LINKED, MARKUP)), "utf-8")
+    records = jsonl(data / "extra.jsonl", LINKED, MARKUP)
     index = Index(Settings(_env_file=None, brief_data_dir=data / "data", chroma_host=None), embedder=embedder)
     assert ingest(index, [str(SEEDS), str(CORPUS), str(records)]).failed == 0
     yield index

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from .conftest import ingested
+from .conftest import ingested, jsonl
 from .test_cli import brief
 
 PEACEKEEPERS = {
@@ -37,8 +36,7 @@ CHECKPOINT = {
 def data_dir(tmp_path_factory, embedder):
     """Ingested in-process with the session's model (the CLI runs below read the same data directory)."""
     root = tmp_path_factory.mktemp("cli-asking")
-    records = root / "articles.jsonl"
-    records.write_text("\n".join(json.dumps(r) for r in (PEACEKEEPERS, CHECKPOINT)), "utf-8")
+    records = jsonl(root / "articles.jsonl", PEACEKEEPERS, CHECKPOINT)
     with ingested(root / "data", embedder, records):
         pass
     return root / "data"
