@@ -9,6 +9,7 @@ new input. Every write happens under the data directory's ingest lock (see inges
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,8 @@ from .models import Article, Chunk
 from .phrases import phrase
 from .sources import Failure, Fetcher, read_source
 from .store import StoredArticle
+
+log = logging.getLogger(__name__)
 
 __all__ = ["IngestBusyError", "IngestInterrupted", "IngestReport", "Ingester", "ingest", "published_key"]
 
@@ -109,12 +112,18 @@ class Ingester:
         self.on_progress = on_progress or (lambda done, total: None)
         self.stop = stop
         self.lock_timeout = index.settings.ingest_lock_timeout if lock_timeout is None else lock_timeout
-        self.on_wait = on_wait
-        self._queue: dict[str, None] = {}  # article ids, in order
+        self.on_wait = on_wait or self._log_wait
+        self._queue: dict[str, int] = {}  # article id → chunks to embed, in order
         self._queued_chunks = 0
+        self._deferred = False  # `run` reads every source first, so the progress bar knows the total
         self._batch = index.settings.embedding_batch
         self._done = 0
         self._total = 0
+
+    def _log_wait(self) -> None:
+        """Library callers (the bot's feed poll, its /ingest) say in the log why they are waiting."""
+        seconds = f"{self.lock_timeout:g}" if self.lock_timeout >= 0 else "∞"
+        log.warning("another ingest is running on %s; waiting up to %s s", self.index.settings.data_dir, seconds)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -124,11 +133,13 @@ class Ingester:
 
     def run(self, specs: Iterable[str], resume: bool | None = None) -> IngestReport:
         """Ingest every source in `specs`, then (if `resume`; by default only when no source is given) finish the
-        articles earlier runs left pending. A stop request ends it early with `report.interrupted` set."""
+        articles earlier runs left pending. Sources are all read and stored (pending) before embedding starts, so
+        the chunk total, the rate and the ETA are known early. A stop request ends it early, `report.interrupted`."""
         specs = list(specs)
         resume = not specs if resume is None else resume
         started = time.perf_counter()
         fetcher = Fetcher(self.index.settings)
+        self._deferred = True
         try:
             with self.locked():
                 for spec in specs:
@@ -145,10 +156,12 @@ class Ingester:
                         if article_id not in self._queue:
                             self.report.resumed += 1
                             self._enqueue(article_id)
+                self._deferred = False
                 self.flush()
         except IngestInterrupted:
             self.report.interrupted = True
         finally:
+            self._deferred = False
             fetcher.close()
             self.report.seconds = time.perf_counter() - started
         return self.report
@@ -213,20 +226,31 @@ class Ingester:
         if article_id in self._queue:
             return
         to_embed = self.store.chunks_to_embed(article_id) if to_embed is None else to_embed
-        self._queue[article_id] = None
+        self._queue[article_id] = to_embed
         self._queued_chunks += to_embed or 1
         self._total += to_embed
         self._progress()
-        if self._queued_chunks >= self._batch * 4:
+        if self._queued_chunks >= self._group and not self._deferred:
             self.flush()
+
+    @property
+    def _group(self) -> int:
+        """Chunks planned together: enough for full calls across small articles, few enough to hold in memory."""
+        return self._batch * 4
 
     def flush(self) -> None:
         """Embed the queued articles' chunks in bounded calls, storing each call's vectors as it returns."""
         if not self._queue:
             return
         with self.locked():
-            ids, self._queue, self._queued_chunks = list(self._queue), {}, 0
-            self._embed(ids)
+            while self._queue:
+                ids, chunks = [], 0
+                while self._queue and chunks < self._group:
+                    article_id = next(iter(self._queue))
+                    chunks += self._queue.pop(article_id) or 1
+                    ids.append(article_id)
+                self._queued_chunks -= chunks
+                self._embed(ids)
 
     def _plan(self, ids: list[str]) -> tuple[list[_Unit], dict[str, _Job]]:
         """The texts still to embed for each article; articles finished or dropped meanwhile are left out."""
