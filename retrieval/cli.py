@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import click
 
 from .errors import BriefError
 from .index import Index
-from .ingest import IngestReport, ingest
+from .ingest import IngestBusyError, Ingester, IngestInterrupted
+from .ingest_lock import ingest_lock
 from .models import Hit
+from .phrases import phrase
 from .search import Filters, Retriever
 from .settings import Settings
 from .vectors import IndexMismatchError, IndexUnavailableError
@@ -53,29 +60,136 @@ def main() -> None:
     """Caucasus Brief: cited briefings on the Armenia–Azerbaijan conflict from ingested news."""
 
 
-@main.command("ingest")
-@click.argument("sources", nargs=-1, required=True)
-def ingest_command(sources: tuple[str, ...]) -> None:
-    """Ingest files, folders, JSONL, HTML, RSS/Atom feeds and URLs."""
+EXIT_BUSY = 75  # EX_TEMPFAIL: another ingest holds the data directory; try again later
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C (or SIGTERM) asks the running ingest to stop after the current embedding call, keeping its work; a
+    second one quits at once (the store stays consistent either way: each write is one transaction)."""
+    stop = threading.Event()
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo(phrase("ingest_stopping", "en"), err=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def _chunk_bar(show: bool | None) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of chunks embedded / chunks known so far, with rate and ETA, on stderr: shown when stderr is a
+    terminal or with --progress, so pipes, logs and tests get only the summary."""
     from tqdm import tqdm
 
-    index = _open_index()
-    bar = tqdm(unit=" article", disable=not sys.stderr.isatty(), file=sys.stderr)
+    show = sys.stderr.isatty() if show is None else show
+    bar = tqdm(total=0, unit=" chunk", desc="embedding", disable=not show, file=sys.stderr, dynamic_ncols=True)
 
-    def progress(report: IngestReport) -> None:
-        bar.update(1)
-        bar.set_postfix(new=report.new + report.updated, failed=report.failed, refresh=False)
+    def update(done: int, total: int) -> None:
+        if total != bar.total:
+            bar.total = total
+            bar.refresh()
+        if done > bar.n:
+            bar.update(done - bar.n)
 
     try:
-        report = ingest(index, sources, on_article=progress)
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+        yield update
     finally:
         bar.close()
+
+
+def _waiting(data_dir: Path, timeout: float) -> Callable[[], None]:
+    seconds = "∞" if timeout < 0 else f"{timeout:g}"
+    return lambda: click.echo(phrase("ingest_waiting", "en", dir=data_dir.resolve(), seconds=seconds), err=True)
+
+
+PROGRESS_OPTION = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (chunks embedded / total, rate, ETA). Default: only when stderr is a terminal.",
+)
+
+
+def _run_ingest(index: Index, sources: tuple[str, ...], resume: bool, progress: bool | None, before=None):
+    """One locked, interruptible, progress-reporting ingest; `before` runs first under the same lock (reindex)."""
+    settings = index.settings
+    with _stop_on_signals() as stop, _chunk_bar(progress) as on_progress:
+        ingester = Ingester(
+            index, on_progress=on_progress, stop=stop, on_wait=_waiting(settings.data_dir, settings.ingest_lock_timeout)
+        )
+        try:
+            with ingester.locked():
+                if before is not None:
+                    before()
+                report = ingester.run(sources, resume=resume)
+        except IngestInterrupted:  # stopped while waiting for the lock: nothing was done
+            report = ingester.report
+            report.interrupted = True
+        except IngestBusyError as exc:
+            _fail(str(exc), EXIT_BUSY)
+        except INDEX_ERRORS as exc:
+            _fail(str(exc))
+    return report
+
+
+@main.command("ingest")
+@click.argument("sources", nargs=-1)
+@click.option(
+    "--resume", is_flag=True, help="Then finish the articles an interrupted ingest left pending (see `brief pending`)."
+)
+@PROGRESS_OPTION
+def ingest_command(sources: tuple[str, ...], resume: bool, progress: bool | None) -> None:
+    """Ingest files, folders, JSONL, HTML, RSS/Atom feeds and URLs.
+
+    Ctrl-C stops after the current embedding call and keeps what is done; `--resume` finishes the rest."""
+    if not sources and not resume:
+        raise click.UsageError("give the files, folders or URLs to ingest (or --resume to finish pending articles)")
+    index = _open_index()
+    report = _run_ingest(index, sources, resume, progress)
     for failure in report.failures:
         click.echo(f"failed: {failure.origin}: {failure.reason}", err=True)
     click.echo(report.summary())
+    pending = index.store.stats()["pending"]
+    if report.interrupted:
+        click.echo(phrase("ingest_interrupted", "en", indexed=report.indexed, pending=pending), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if pending:
+        click.echo(phrase("pending_note", "en", pending=pending), err=True)
     sys.exit(1 if report.failed else 0)
+
+
+@main.command("pending")
+@click.option("--drop", is_flag=True, help="Discard them (their sources can be ingested again later).")
+def pending_command(drop: bool) -> None:
+    """Articles an interrupted ingest left pending (not searchable yet); `brief ingest --resume` finishes them."""
+    index = _open_index()
+    rows = index.store.pending_articles()
+    if not rows:
+        click.echo(phrase("pending_none", "en"))
+        return
+    if drop:
+        data_dir, timeout = index.settings.data_dir, index.settings.ingest_lock_timeout
+        try:
+            with ingest_lock(data_dir, timeout, _waiting(data_dir, timeout)):
+                dropped = index.drop_pending()
+        except IngestBusyError as exc:
+            _fail(str(exc), EXIT_BUSY)
+        except IndexUnavailableError as exc:
+            _fail(str(exc))
+        click.echo(phrase("pending_dropped", "en", dropped=len(dropped)))
+        return
+    click.echo(phrase("pending_header", "en", pending=len(rows)))
+    for row in rows:
+        title = textwrap.shorten(row["title"] or "(untitled)", 60, placeholder=" …")
+        click.echo(f"  {row['id']}  {row['embedded']}/{row['chunks']}  {title}  ({row['origin'] or '-'})")
 
 
 def _print_hits(hits: list[Hit]) -> None:
@@ -234,7 +348,7 @@ def stats_command(as_json: bool) -> None:
     first, last = stats["date_range"]
     click.echo(f"{stats['articles']} articles, {stats['stories']} stories, {stats['chunks']} chunks")
     if stats["pending"]:
-        click.echo(f"{stats['pending']} articles pending (an ingest was interrupted: run `brief ingest` again)")
+        click.echo(phrase("pending_note", "en", pending=stats["pending"]))
     click.echo(f"published: {first or '-'} … {last or '-'}")
     for title, key in (("by language", "by_lang"), ("by outlet", "by_source"), ("by month", "by_month")):
         click.echo(f"{title}:")
@@ -243,15 +357,19 @@ def stats_command(as_json: bool) -> None:
 
 
 @main.command("reindex")
-def reindex_command() -> None:
-    """Re-embed every stored article with the configured embedding model."""
+@PROGRESS_OPTION
+def reindex_command(progress: bool | None) -> None:
+    """Re-embed every stored article with the configured embedding model (after changing it)."""
     index = _open_index()
-    try:
-        index.reset_vectors()
-    except IndexUnavailableError as exc:
-        _fail(str(exc))
-    report = ingest(index, [])
-    click.echo(report.summary())
+    report = _run_ingest(index, (), True, progress, before=index.reset_vectors)
+    pending = index.store.stats()["pending"]
+    if report.interrupted:
+        click.echo(phrase("ingest_interrupted", "en", indexed=report.indexed, pending=pending), err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    model = index.embedder.name
+    click.echo(
+        phrase("reindex_done", "en", articles=report.indexed, chunks=report.chunks, model=model, seconds=report.seconds)
+    )
 
 
 if __name__ == "__main__":

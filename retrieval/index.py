@@ -7,7 +7,7 @@ from functools import cached_property
 from .embeddings import Embedder, make_embedder
 from .settings import Settings
 from .store import Store
-from .vectors import VectorIndex, connect, drop_index
+from .vectors import VectorIndex, connect, delete_article_vectors, drop_index
 
 
 class Index:
@@ -30,6 +30,12 @@ class Index:
         drop_index(connect(self.settings), self.settings.chroma_collection)
         self.__dict__.pop("vectors", None)
         self.store.mark_all_pending()
+
+    def drop_pending(self) -> list[str]:
+        """Discard what interrupted ingests left pending: the articles, and any of their vectors already stored."""
+        dropped = self.store.drop_pending()
+        delete_article_vectors(connect(self.settings), self.settings.chroma_collection, dropped)
+        return dropped
 
     def close(self) -> None:
         self.store.close()

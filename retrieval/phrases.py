@@ -122,6 +122,51 @@ PHRASES: dict[str, dict[str, str]] = {
     },
     "ingest_usage": {"en": "Use /ingest <url or feed url>.", "ar": "استخدم ‎/ingest ‹رابط أو رابط خلاصة›."},
     "ingest_started": {"en": "Ingesting {what} …", "ar": "جارٍ إضافة {what} …"},
+    "article_too_long": {
+        "en": "{chars:,} characters, over the limit of {limit:,} per article (MAX_ARTICLE_CHARS): skipped. "
+        "Split it into articles, or raise the limit.",
+        "ar": "{chars:,} حرفًا، وهذا يتجاوز الحد البالغ {limit:,} حرف للمقال الواحد (MAX_ARTICLE_CHARS): تم تخطيه. "
+        "قسّمه إلى مقالات أو ارفع الحد.",
+    },
+    "ingest_waiting": {
+        "en": "another ingest is running on {dir}; waiting (up to {seconds} s; Ctrl-C gives up) …",
+        "ar": "توجد عملية إضافة أخرى جارية على {dir}؛ في الانتظار (حتى {seconds} ث؛ Ctrl-C للتراجع) …",
+    },
+    "ingest_busy": {
+        "en": "another ingest is still running on {dir} after {seconds} s: try again when it has finished "
+        "(INGEST_LOCK_TIMEOUT sets how long to wait).",
+        "ar": "ما زالت عملية إضافة أخرى جارية على {dir} بعد {seconds} ث: أعد المحاولة بعد انتهائها "
+        "(يحدد INGEST_LOCK_TIMEOUT مدة الانتظار).",
+    },
+    "ingest_stopping": {
+        "en": "Stopping after the current batch … (press Ctrl-C again to quit at once)",
+        "ar": "سيتوقف بعد الدفعة الحالية … (اضغط Ctrl-C مرة أخرى للخروج فورًا)",
+    },
+    "ingest_interrupted": {
+        "en": "Stopped. Kept: {indexed} articles indexed by this run. Pending: {pending} articles, not searchable yet: "
+        "`brief ingest --resume` finishes them, `brief pending --drop` discards them.",
+        "ar": "توقف. المحفوظ: {indexed} مقالًا فُهرست في هذه العملية. المعلّق: {pending} مقالًا لا يمكن البحث فيها بعد: "
+        "‎`brief ingest --resume` يكملها، و‎`brief pending --drop` يحذفها.",
+    },
+    "pending_note": {
+        "en": "{pending} articles from an interrupted ingest are pending, not searchable yet: "
+        "`brief ingest --resume` finishes them, `brief pending --drop` discards them.",
+        "ar": "{pending} مقالًا من عملية إضافة متوقفة معلّقة ولا يمكن البحث فيها بعد: "
+        "‎`brief ingest --resume` يكملها، و‎`brief pending --drop` يحذفها.",
+    },
+    "pending_none": {"en": "No article is pending.", "ar": "لا توجد مقالات معلّقة."},
+    "pending_header": {
+        "en": "{pending} articles pending (chunks embedded / chunks, title, origin):",
+        "ar": "{pending} مقالًا معلّقًا (المقاطع المضمّنة / المقاطع، العنوان، المصدر):",
+    },
+    "pending_dropped": {
+        "en": "Dropped {dropped} pending articles; ingest their sources again to add them.",
+        "ar": "حُذف {dropped} مقالًا معلّقًا؛ أضف مصادرها من جديد لإضافتها.",
+    },
+    "reindex_done": {
+        "en": "re-embedded {articles} articles ({chunks} chunks) with {model} in {seconds:.1f} s",
+        "ar": "أُعيد تضمين {articles} مقالًا ({chunks} مقطعًا) بالنموذج {model} في {seconds:.1f} ث",
+    },
     "error_apology": {
         "en": "Sorry, something went wrong on my side. Please try again in a moment.",
         "ar": "عذرًا، حدث خطأ من جهتي. أعد المحاولة بعد قليل من فضلك.",

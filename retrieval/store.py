@@ -1,7 +1,8 @@
 """The article store and lexical index: one SQLite file beside Chroma, the source of truth for what is indexed.
 
 An article is `pending` from the moment its chunks are written here until its vectors are in Chroma; search only
-sees `indexed` articles, so an ingest killed half-way leaves nothing half-visible and a rerun finishes the job.
+sees `indexed` articles, so an ingest killed half-way leaves nothing half-visible. Each chunk is marked `embedded`
+once its vectors are stored, so finishing a pending article (`brief ingest --resume`) embeds only the rest.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL,
     lang TEXT NOT NULL,
     text TEXT NOT NULL,
-    sentences TEXT NOT NULL DEFAULT '[]'
+    sentences TEXT NOT NULL DEFAULT '[]',
+    embedded INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS sentence_vectors (
@@ -124,7 +126,23 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.db.executescript(_SCHEMA)
+        self._migrate()
         self.set_meta_default("schema_version", str(SCHEMA_VERSION))
+
+    def _migrate(self) -> None:
+        """Stores made before chunks recorded their embedding: the chunks of indexed articles are embedded."""
+
+        def missing() -> bool:
+            return "embedded" not in {r["name"] for r in self.db.execute("PRAGMA table_info(chunks)")}
+
+        if missing():
+            with self.transaction():
+                if missing():  # another process may have migrated while this one waited for the write lock
+                    self.db.execute("ALTER TABLE chunks ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0")
+                    self.db.execute(
+                        "UPDATE chunks SET embedded = 1"
+                        " WHERE article_id IN (SELECT id FROM articles WHERE status = 'indexed')"
+                    )
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -232,6 +250,25 @@ class Store:
             )
             self.db.execute("INSERT INTO signatures(article_id, minhash) VALUES (?, ?)", (article.id, signature))
 
+    def embedded_chunk_ids(self, article_id: str) -> set[str]:
+        """The article's chunks whose vectors are already stored (by an earlier, interrupted run)."""
+        rows = self.db.execute("SELECT id FROM chunks WHERE article_id = ? AND embedded = 1", (article_id,))
+        return {r["id"] for r in rows}
+
+    def chunks_to_embed(self, article_id: str) -> int:
+        row = self.db.execute("SELECT count(*) FROM chunks WHERE article_id = ? AND embedded = 0", (article_id,))
+        return row.fetchone()[0]
+
+    def mark_chunks_embedded(
+        self, chunk_ids: Iterable[str], sentence_vectors: Iterable[tuple[str, int, bytes]]
+    ) -> None:
+        """Store the chunks' sentence vectors and record that their vectors are in the index, in one transaction."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors(chunk_id, idx, vector) VALUES (?, ?, ?)", sentence_vectors
+            )
+            self.db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in chunk_ids])
+
     def mark_indexed(self, article_ids: Iterable[str], sentence_vectors: Iterable[tuple[str, int, bytes]] = ()) -> None:
         """Store the sentence vectors and make the articles visible to search, in one transaction."""
         with self.transaction():
@@ -239,6 +276,23 @@ class Store:
                 "INSERT OR REPLACE INTO sentence_vectors(chunk_id, idx, vector) VALUES (?, ?, ?)", sentence_vectors
             )
             self.db.executemany("UPDATE articles SET status = 'indexed' WHERE id = ?", [(i,) for i in article_ids])
+
+    def pending_articles(self) -> list[dict]:
+        """What an interrupted ingest left: id, title, origin, chunks and chunks embedded, oldest first."""
+        rows = self.db.execute(
+            "SELECT a.id, a.title, a.origin, a.ingested_at, count(c.id) AS chunks, coalesce(sum(c.embedded), 0)"
+            " AS embedded FROM articles a LEFT JOIN chunks c ON c.article_id = a.id WHERE a.status = 'pending'"
+            " GROUP BY a.id ORDER BY a.rowid"
+        )
+        return [dict(r) for r in rows]
+
+    def drop_pending(self) -> list[str]:
+        """Delete every pending article (and its chunks and terms); returns their ids, for the vector index."""
+        with self.transaction():
+            ids = self.pending_ids()
+            for article_id in ids:
+                self._delete(article_id)
+        return ids
 
     def sentences(self, chunk_ids: Iterable[str]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray | None]]:
         """Chunk id → (sentence spans into the article text, their vectors or None if not stored)."""
@@ -256,7 +310,9 @@ class Store:
         return out
 
     def mark_all_pending(self) -> None:
-        self.db.execute("UPDATE articles SET status = 'pending'")
+        with self.transaction():
+            self.db.execute("UPDATE articles SET status = 'pending'")
+            self.db.execute("UPDATE chunks SET embedded = 0")
 
     def _delete(self, article_id: str) -> None:
         chunk_ids = [r["id"] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]

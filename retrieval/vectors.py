@@ -38,6 +38,19 @@ def drop_index(client: chromadb.ClientAPI, name: str) -> None:
             client.delete_collection(collection)
 
 
+def delete_article_vectors(client: chromadb.ClientAPI, name: str, article_ids: Sequence[str]) -> None:
+    """Remove articles' chunk and article vectors without opening the collections for search, so no embedding model
+    is loaded and a model mismatch does not stop the clean-up (`brief pending --drop`)."""
+    if not article_ids:
+        return
+    existing = {c.name for c in client.list_collections()}
+    if f"{name}_chunks" in existing:
+        chunks = client.get_collection(f"{name}_chunks", embedding_function=None)
+        chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+    if f"{name}_articles" in existing:
+        client.get_collection(f"{name}_articles", embedding_function=None).delete(ids=list(article_ids))
+
+
 class VectorIndex:
     """Two collections: `<name>_chunks` (one vector per chunk) and `<name>_articles` (mean of its chunks)."""
 

@@ -1,10 +1,15 @@
 import json
 import os
 import shutil
+import threading
+import time
 
 import pytest
 
-from retrieval.ingest import ingest
+from retrieval.index import Index
+from retrieval.ingest import IngestBusyError, Ingester, ingest
+from retrieval.ingest_lock import ingest_lock
+from retrieval.models import Article
 from retrieval.search import Retriever
 
 from .conftest import CORPUS, SEEDS
@@ -145,3 +150,100 @@ def test_jsonl_records_keep_their_metadata(index, tmp_path):
         "2025-08-08",
         "en",
     )
+
+
+# -- bounded batches, interruption, resume, the lock ----------------------------------------------------------------
+class Recording:
+    """The real model, recording each call's texts, and asking the ingest to stop after `stop_after` calls."""
+
+    def __init__(self, model, stop: threading.Event | None = None, stop_after: int = 0):
+        self.model, self.stop, self.stop_after = model, stop, stop_after
+        self.name = model.name
+        self.calls: list[list[str]] = []
+
+    def passages(self, texts: list[str]):
+        self.calls.append(list(texts))
+        if self.stop is not None and len(self.calls) >= self.stop_after:
+            self.stop.set()
+        return self.model.passages(texts)
+
+    def query(self, text: str):
+        return self.model.query(text)
+
+
+def long_article(path, n_sentences: int = 30) -> None:
+    sentences = [
+        f"On day {i} the monitors in {PLACE[i % len(PLACE)]} logged {i * 13 + 7} violations of the ceasefire line."
+        for i in range(n_sentences)
+    ]
+    path.write_text("Ceasefire monitoring log\n\n" + " ".join(sentences), "utf-8")
+
+
+PLACE = ["Goris", "Jermuk", "Sotk", "Tavush", "Lachin"]
+
+
+def test_big_article_is_embedded_in_bounded_calls_interrupted_kept_and_resumed(settings, embedder, tmp_path):
+    settings = settings.model_copy(update={"embedding_batch": 4})
+    stop = threading.Event()
+    model = Recording(embedder, stop, stop_after=3)
+    index = Index(settings, embedder=model)
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    long_article(big)
+    small.write_text("Border quiet\n\nThe border near Ijevan was quiet on Tuesday.", "utf-8")
+
+    report = Ingester(index, stop=stop).run([str(big)])
+    assert report.interrupted and report.indexed == 0
+    assert len(model.calls) == 3 and all(len(call) <= 4 for call in model.calls), "bounded calls"
+    (article_id,) = index.store.pending_ids()
+    chunks = index.store.chunks_of(article_id)
+    done = index.store.embedded_chunk_ids(article_id)
+    assert len(chunks) >= 4 and 1 <= len(done) < len(chunks), "the chunks finished before the stop are kept"
+    assert set(index.vectors.chunks.get()["ids"]) == done
+    assert index.store.stats()["articles"] == 0, "a pending article is not searchable"
+
+    model.stop, model.calls = None, []
+    other = ingest(index, [str(small)])
+    assert (other.new, other.resumed, other.indexed) == (1, 0, 1), "new input is not held up by a pending article"
+    assert sum(len(call) for call in model.calls) == 2, "only the small article (its chunk and its opening)"
+    assert index.store.pending_ids() == [article_id]
+
+    model.calls = []
+    resumed = Ingester(index).run([], resume=True)
+    embedded_now = [text for call in model.calls for text in call]
+    assert (resumed.resumed, resumed.indexed, resumed.chunks) == (1, 1, len(chunks) - len(done))
+    assert not {c.text for c in chunks if c.id in done} & set(embedded_now), "kept chunks are not embedded again"
+    assert len(model.calls) > 1 and all(len(call) <= 4 for call in model.calls)
+    assert index.store.pending_ids() == []
+    assert index.vectors.chunks.count() == index.store.stats()["chunks"] == len(chunks) + 1
+    sentences = index.store.sentences([c.id for c in chunks])
+    assert all(vectors is not None for _, vectors in sentences.values()), "every chunk has its sentence vectors"
+    hits = Retriever(index).search("monitors in Sotk logged violations of the ceasefire line", k=3)
+    assert hits[0].article_id == article_id
+    index.close()
+
+
+def test_an_ingest_waits_for_the_lock_held_elsewhere_then_gives_up_clearly(index, tmp_path):
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:  # another thread (the bot's feed poll) or process (`brief ingest`)
+        with ingest_lock(index.settings.data_dir, 0):
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert held.wait(10)
+    article = Article(id="quiet", title="Border quiet", text="The border near Ijevan was quiet on Tuesday.", lang="en")
+    waited = []
+    ingester = Ingester(index, lock_timeout=0.5, on_wait=lambda: waited.append(True))
+    started = time.monotonic()
+    with pytest.raises(IngestBusyError) as error:
+        ingester.add(article)
+    assert 0.4 <= time.monotonic() - started < 5 and waited == [True]
+    assert "another ingest is still running on" in str(error.value) and "INGEST_LOCK_TIMEOUT" in str(error.value)
+    assert index.store.get("quiet") is None, "nothing was written without the lock"
+    release.set()
+    thread.join()
+    ingester.add(article)
+    ingester.flush()
+    assert index.store.get("quiet").status == "indexed"
