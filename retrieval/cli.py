@@ -314,10 +314,12 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
     failed = []
     if poll:
         try:
-            for result in FeedPoller(index).poll_all(urls or index.settings.feeds, now=True):
+            # Asked from the terminal: wait for a running ingest as `brief ingest` does, rather than skip the feed.
+            poller = FeedPoller(index, lock_timeout=index.settings.ingest_lock_timeout)
+            for result in poller.poll_all(urls or index.settings.feeds, now=True):
                 detail = result.error or f"{result.new} new of {result.seen}"
                 click.echo(f"{result.status:12} {result.url}  {detail}")
-                if result.status == "failed":
+                if result.status in ("failed", "busy"):
                     failed.append(result)
         except INDEX_ERRORS as exc:
             _fail(str(exc))

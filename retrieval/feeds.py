@@ -12,6 +12,7 @@ import httpx
 
 from .index import Index
 from .ingest import Ingester
+from .ingest_lock import IngestBusyError
 from .sources import Failure, Fetcher, SourceError, parse_feed
 
 MAX_BACKOFF = 6 * 3600.0
@@ -27,8 +28,11 @@ class FeedResult:
 
 
 class FeedPoller:
-    def __init__(self, index: Index, clock: Callable[[], float] = time.time):
+    def __init__(self, index: Index, clock: Callable[[], float] = time.time, lock_timeout: float = 0.0):
+        """`lock_timeout`: how long a poll waits for an ingest running on the same data directory (a `brief ingest`
+        can hold it for hours); by default none: the feed is "busy" and the next round fetches it again."""
         self.index = index
+        self.lock_timeout = lock_timeout
         self.store = index.store
         self.clock = clock
         self.interval = index.settings.feed_interval_minutes * 60
@@ -59,12 +63,14 @@ class FeedPoller:
             result = self._ingest(url, response.content, response.headers.get("content-type", ""), fetcher)
         except (httpx.HTTPError, SourceError) as error:
             return self._failed(state, moment, url, _reason(error))
+        except IngestBusyError as error:  # not the feed's fault: no back-off, no validators kept, fetched again
+            return FeedResult(url, "busy", error=str(error))
         state["etag"] = response.headers.get("ETag")
         state["last_modified"] = response.headers.get("Last-Modified")
         return self._succeeded(state, moment, result)
 
     def _ingest(self, url: str, body: bytes, content_type: str, fetcher: Fetcher) -> FeedResult:
-        ingester = Ingester(self.index)
+        ingester = Ingester(self.index, lock_timeout=self.lock_timeout)
         items = list(parse_feed(body, url, fetch_page=fetcher.text, content_type=content_type))
         articles = [item for item in items if not isinstance(item, Failure)]
         if not articles and any(isinstance(item, Failure) for item in items):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from retrieval.feeds import FeedPoller
 from retrieval.ingest import ingest
+from retrieval.ingest_lock import ingest_lock
 from retrieval.search import Retriever
 from retrieval.sources import Article, Failure, read_source
 
@@ -80,6 +83,34 @@ def test_feeds_are_polled_conditionally_and_a_broken_one_is_isolated(index):
     state = {f["url"]: f for f in index.store.feeds()}
     assert state[good]["items_new"] == 2 and state[good]["items_seen"] == 2 and state[good]["failures"] == 0
     assert state[bad]["failures"] == 2 and state[bad]["last_error"] == "HTTP 500"
+
+
+def test_a_feed_poll_during_an_ingest_is_busy_not_failed_and_is_fetched_next_round(index):
+    """The bot's poll never waits behind a `brief ingest` that can hold the data directory for hours."""
+    held, release = threading.Event(), threading.Event()
+
+    def running_ingest() -> None:  # the lock is per thread: another thread stands in for another process
+        with ingest_lock(index.settings.data_dir, 0):
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=running_ingest)
+    thread.start()
+    assert held.wait(10)
+    poller = FeedPoller(index)
+    with serving(ConditionalFeed) as base:
+        url = f"{base}/feed.xml"
+        try:
+            started = time.monotonic()
+            [busy] = poller.poll_all([url])
+            assert busy.status == "busy" and "another ingest" in busy.error and time.monotonic() - started < 5
+            state = index.store.feed(url)
+            assert state["failures"] == 0 and not state.get("etag"), "no back-off, and the next GET is not conditional"
+        finally:
+            release.set()
+            thread.join()
+        [result] = poller.poll_all([url])
+    assert result.status == "new" and result.new == 2
 
 
 def test_brief_feeds_poll_fetches_every_feed_now_and_fails_when_one_failed(tmp_path):
