@@ -11,18 +11,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .errors import BriefError
-from .index import Index
-from .ingest import IngestBusyError, Ingester, IngestInterrupted
-from .ingest_lock import ingest_lock
-from .models import Hit
+from .errors import BriefError, IndexMismatchError, IndexUnavailableError
 from .phrases import phrase
-from .search import Filters, Retriever
 from .settings import Settings
-from .vectors import IndexMismatchError, IndexUnavailableError
+
+if TYPE_CHECKING:  # the index, ingest and search load Chroma, MinHash and the model: only commands that need them
+    from .index import Index
+    from .models import Hit
 
 INDEX_ERRORS = (IndexMismatchError, IndexUnavailableError)
 
@@ -37,6 +36,8 @@ def _date(ctx, param, value: str | None) -> date | None:
 
 
 def _open_index() -> Index:
+    from .index import Index
+
     return Index(Settings())
 
 
@@ -120,6 +121,8 @@ PROGRESS_OPTION = click.option(
 
 def _run_ingest(index: Index, sources: tuple[str, ...], resume: bool, progress: bool | None, before=None):
     """One locked, interruptible, progress-reporting ingest; `before` runs first under the same lock (reindex)."""
+    from .ingest import IngestBusyError, Ingester, IngestInterrupted
+
     settings = index.settings
     with _stop_on_signals() as stop, _chunk_bar(progress) as on_progress:
         ingester = Ingester(
@@ -176,6 +179,8 @@ def pending_command(drop: bool) -> None:
         click.echo(phrase("pending_none", "en"))
         return
     if drop:
+        from .ingest_lock import IngestBusyError, ingest_lock
+
         data_dir, timeout = index.settings.data_dir, index.settings.ingest_lock_timeout
         try:
             with ingest_lock(data_dir, timeout, _waiting(data_dir, timeout)):
@@ -216,6 +221,8 @@ def _print_hits(hits: list[Hit]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per query with '-').")
 def search_command(query, k, lang, sources, since, until, per_article, as_json) -> None:
     """Search the index; QUERY '-' reads one query per line from stdin."""
+    from .search import Filters, Retriever
+
     filters = Filters(lang=lang, sources=list(sources), since=since, until=until)
     try:
         retriever = Retriever(_open_index())

@@ -11,3 +11,11 @@ class BriefError(Exception):
 
 class PromptsError(BriefError):
     """A prompt file is missing or unreadable: found when LLM mode starts, never in the middle of an answer."""
+
+
+class IndexUnavailableError(BriefError, RuntimeError):
+    """The vector index cannot be reached (a Chroma server that is down or refuses the connection)."""
+
+
+class IndexMismatchError(BriefError, RuntimeError):
+    """The index was built with another embedding model: its vectors cannot be compared with this one's."""

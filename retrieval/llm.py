@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from langchain_core.messages import BaseMessage
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_openai import ChatOpenAI
+from typing import TYPE_CHECKING
 
 from .errors import PromptsError
 from .models import Hit
 from .settings import Settings
+
+if TYPE_CHECKING:  # langchain takes a second and a half to import: only LLM mode pays for it
+    from langchain_core.messages import BaseMessage
 
 NO_ANSWER = "NO_ANSWER"
 LANGUAGE_NAMES = {"ar": "Arabic", "en": "English"}
@@ -76,6 +76,8 @@ def format_sources(hits: list[Hit]) -> str:
 class LLMClient:
     def __init__(self, settings: Settings):
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        from langchain_openai import ChatOpenAI
+
         self.chat = ChatOpenAI(
             model=settings.llm_model,
             base_url=settings.openai_base_url,
@@ -88,9 +90,7 @@ class LLMClient:
         self.prompts = Prompts.load(settings.prompts_dir)
 
     def messages(self, question: str, lang: str, hits: list[Hit]) -> list[BaseMessage]:
-        template = ChatPromptTemplate.from_messages(
-            [("system", self.prompts.system[lang]), ("human", self.prompts.answer[lang])]
-        )
+        template = _template([("system", self.prompts.system[lang]), ("human", self.prompts.answer[lang])])
         return template.format_messages(question=question, sources=format_sources(hits))
 
     def generate(
@@ -108,13 +108,11 @@ class LLMClient:
 
     def summarize(self, lang: str, hits: list[Hit]) -> str:
         """One story of a briefing, from its articles, in the same fenced form as answers."""
-        template = ChatPromptTemplate.from_messages(
-            [("system", self.prompts.system[lang]), ("human", self.prompts.briefing[lang])]
-        )
+        template = _template([("system", self.prompts.system[lang]), ("human", self.prompts.briefing[lang])])
         return _content(self.chat.invoke(template.format_messages(sources=format_sources(hits))).content)
 
     def rewrite(self, question: str, previous_question: str, previous_answer: str) -> str:
-        template = ChatPromptTemplate.from_messages([("human", self.prompts.rewrite)])
+        template = _template([("human", self.prompts.rewrite)])
         messages = template.format_messages(
             question=question, previous_question=previous_question, previous_answer=previous_answer
         )
@@ -122,6 +120,12 @@ class LLMClient:
         if not rewritten or len(rewritten) > 4 * len(question) + 200:
             raise LLMUnusableError("the rewritten question is empty or implausibly long")
         return rewritten
+
+
+def _template(messages: list[tuple[str, str]]):
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages(messages)
 
 
 def _content(content) -> str:

@@ -8,15 +8,10 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
+from .errors import IndexMismatchError, IndexUnavailableError
 from .settings import Settings
 
-
-class IndexUnavailableError(RuntimeError):
-    """The vector index cannot be reached (a Chroma server that is down or refuses the connection)."""
-
-
-class IndexMismatchError(RuntimeError):
-    """The index was built with another embedding model: its vectors cannot be compared with this one's."""
+__all__ = ["IndexMismatchError", "IndexUnavailableError", "connect"]
 
 
 def connect(settings: Settings) -> chromadb.ClientAPI:
