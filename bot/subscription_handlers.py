@@ -9,7 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from retrieval.briefing import parse_window
+from retrieval.briefing import WindowError, parse_window
 from retrieval.phrases import phrase, render_date
 
 from .delivery import make_briefing, schedule_job, unschedule_job
@@ -113,8 +113,9 @@ async def on_summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     now = datetime.now(UTC)
     try:
         since = parse_window((context.args or ["24h"])[0], now.date())
-    except ValueError:
-        since = now.date() - timedelta(days=1)
+    except WindowError as error:  # "/summary 9999999d": say why, as `brief briefing` does
+        await send_reply(context, message.chat_id, Reply(esc(error.text(lang))), thread_of(message))
+        return
     briefing = await make_briefing(context, since, now.date(), lang)
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 

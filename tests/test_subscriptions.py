@@ -240,6 +240,15 @@ async def test_anyone_may_ask_a_group_summary_a_few_times(running):
     assert sum(t.startswith("No new articles") for t in texts) == 2
 
 
+async def test_a_summary_with_a_bad_window_says_why(running):
+    fake = running.fake
+    fake.message("/summary 9999999d", chat_id=-970, user_id=971, chat_type="supergroup")
+    await fake.wait_for(lambda c: len(fake.sent(chat_id=-970)) == 1)
+    [reply] = [text_of(c) for c in fake.sent(chat_id=-970)]
+    assert "9999999" in reply or "too long" in reply.lower(), reply
+    assert not reply.startswith("No new articles")
+
+
 async def test_many_subscribers_due_at_once_all_get_their_briefing(running):
     fake, app = running.fake, running.app
     store: SubscriptionStore = app.bot_data["subscriptions"]
