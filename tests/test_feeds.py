@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
@@ -10,10 +9,10 @@ import pytest
 
 from retrieval.feeds import FeedPoller
 from retrieval.ingest import ingest
-from retrieval.ingest_lock import ingest_lock
 from retrieval.search import Retriever
 from retrieval.sources import Article, Failure, read_source
 
+from .conftest import ingest_lock_held_elsewhere
 from .servers import serving, static_site
 from .test_cli import brief
 
@@ -87,28 +86,15 @@ def test_feeds_are_polled_conditionally_and_a_broken_one_is_isolated(index):
 
 def test_a_feed_poll_during_an_ingest_is_busy_not_failed_and_is_fetched_next_round(index):
     """The bot's poll never waits behind a `brief ingest` that can hold the data directory for hours."""
-    held, release = threading.Event(), threading.Event()
-
-    def running_ingest() -> None:  # the lock is per thread: another thread stands in for another process
-        with ingest_lock(index.settings.data_dir, 0):
-            held.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=running_ingest)
-    thread.start()
-    assert held.wait(10)
     poller = FeedPoller(index)
     with serving(ConditionalFeed) as base:
         url = f"{base}/feed.xml"
-        try:
+        with ingest_lock_held_elsewhere(index.settings.data_dir):
             started = time.monotonic()
             [busy] = poller.poll_all([url])
             assert busy.status == "busy" and "another ingest" in busy.error and time.monotonic() - started < 5
             state = index.store.feed(url)
             assert state["failures"] == 0 and not state.get("etag"), "no back-off, and the next GET is not conditional"
-        finally:
-            release.set()
-            thread.join()
         [result] = poller.poll_all([url])
     assert result.status == "new" and result.new == 2
 

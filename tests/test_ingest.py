@@ -8,11 +8,10 @@ import pytest
 
 from retrieval.index import Index
 from retrieval.ingest import IngestBusyError, Ingester, ingest
-from retrieval.ingest_lock import ingest_lock
 from retrieval.models import Article
 from retrieval.search import Retriever
 
-from .conftest import CORPUS, SEEDS
+from .conftest import CORPUS, SEEDS, ingest_lock_held_elsewhere
 
 
 def test_seed_ingests_and_reingest_adds_nothing(index):
@@ -223,27 +222,16 @@ def test_big_article_is_embedded_in_bounded_calls_interrupted_kept_and_resumed(s
 
 
 def test_an_ingest_waits_for_the_lock_held_elsewhere_then_gives_up_clearly(index, tmp_path):
-    held, release = threading.Event(), threading.Event()
-
-    def other_writer() -> None:  # another thread (the bot's feed poll) or process (`brief ingest`)
-        with ingest_lock(index.settings.data_dir, 0):
-            held.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=other_writer)
-    thread.start()
-    assert held.wait(10)
     article = Article(id="quiet", title="Border quiet", text="The border near Ijevan was quiet on Tuesday.", lang="en")
     waited = []
     ingester = Ingester(index, lock_timeout=0.5, on_wait=lambda: waited.append(True))
-    started = time.monotonic()
-    with pytest.raises(IngestBusyError) as error:
-        ingester.add(article)
-    assert 0.4 <= time.monotonic() - started < 5 and waited == [True]
-    assert "another ingest is still running on" in str(error.value) and "INGEST_LOCK_TIMEOUT" in str(error.value)
-    assert index.store.get("quiet") is None, "nothing was written without the lock"
-    release.set()
-    thread.join()
+    with ingest_lock_held_elsewhere(index.settings.data_dir):
+        started = time.monotonic()
+        with pytest.raises(IngestBusyError) as error:
+            ingester.add(article)
+        assert 0.4 <= time.monotonic() - started < 5 and waited == [True]
+        assert "another ingest is still running on" in str(error.value) and "INGEST_LOCK_TIMEOUT" in str(error.value)
+        assert index.store.get("quiet") is None, "nothing was written without the lock"
     ingester.add(article)
     ingester.flush()
     assert index.store.get("quiet").status == "indexed"

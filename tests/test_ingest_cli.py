@@ -6,16 +6,15 @@ import os
 import signal
 import sqlite3
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from retrieval.index import Index
-from retrieval.ingest_lock import ingest_lock
 from retrieval.settings import Settings
 
+from .conftest import ingest_lock_held_elsewhere
 from .test_cli import BRIEF
 from .test_kill import counts, write_corpus
 
@@ -127,17 +126,7 @@ def test_a_second_ingest_waits_for_the_lock_or_refuses_clearly(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (tmp_path / "small.txt").write_text(SMALL, "utf-8")
-    held, release = threading.Event(), threading.Event()
-
-    def first_ingest() -> None:  # the test holds the lock as a running ingest would
-        with ingest_lock(data, 0):
-            held.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=first_ingest)
-    holder.start()
-    try:
-        assert held.wait(10)
+    with ingest_lock_held_elsewhere(data):  # as a running ingest would
         started = time.monotonic()
         refused = run(data, "ingest", str(tmp_path / "small.txt"), INGEST_LOCK_TIMEOUT="1")
         assert refused.returncode == 75
@@ -156,9 +145,6 @@ def test_a_second_ingest_waits_for_the_lock_or_refuses_clearly(tmp_path):
         first_line = waiting.stderr.readline()
         assert "another ingest is running on" in first_line and "waiting" in first_line
         assert waiting.poll() is None
-    finally:
-        release.set()
-        holder.join()
     stdout, _ = waiting.communicate(timeout=120)
     assert waiting.returncode == 0
     assert stdout.startswith("articles: 1 new")
