@@ -42,7 +42,8 @@ def install_redaction(secrets: Iterable[str]) -> None:
 
 def configure_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL, and Bot API URLs carry the token.
+    # httpx logs every request URL, and Bot API URLs carry the token; the openai client (3.x) sends through httpx2,
+    # which logs the same way: both are kept to warnings.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     install_redaction(secrets)

@@ -20,8 +20,6 @@ class CheckedSentence:
 class CheckedAnswer:
     sentences: list[CheckedSentence]
     order: list[int]  # original source numbers in the order of their final numbers 1, 2, …
-    invalid_markers: int
-    dropped_sentences: int
 
     @property
     def text(self) -> str:
@@ -32,7 +30,6 @@ def check_citations(text: str, n_sources: int) -> CheckedAnswer:
     """Drop citation markers naming no given source and sentences left without one; renumber the rest 1, 2, …"""
     order: list[int] = []
     kept: list[tuple[str, list[int]]] = []
-    invalid = dropped = 0
     for start, end in split_sentences(text.strip()):
         sentence = text.strip()[start:end]
         cited: list[int] = []
@@ -41,11 +38,7 @@ def check_citations(text: str, n_sources: int) -> CheckedAnswer:
                 n = int(number)
                 if 1 <= n <= n_sources:
                     cited.append(n)
-                else:
-                    invalid += 1
         if not cited:
-            if _MARKER.sub("", sentence).strip(" .،,"):
-                dropped += 1
             continue
         for n in cited:
             if n not in order:
@@ -62,4 +55,4 @@ def check_citations(text: str, n_sources: int) -> CheckedAnswer:
     sentences = [
         CheckedSentence(re.sub(r"\s+([.!?؟])", r"\1", _MARKER.sub(renumber, s)).strip(), cited) for s, cited in kept
     ]
-    return CheckedAnswer(sentences, order, invalid, dropped)
+    return CheckedAnswer(sentences, order)

@@ -12,7 +12,7 @@ from dateparser.search import search_dates
 from .glossary import Glossary, default_glossary
 from .textnorm import fold_digits
 
-# dateparser knows the Egyptian/Gulf month names but not the Levantine ones (see FACTS.md).
+# dateparser knows the Egyptian/Gulf month names (نوفمبر) but not the Levantine ones (تشرين الثاني): mapped here.
 _LEVANTINE = {
     "كانون الثاني": "يناير",
     "شباط": "فبراير",
@@ -70,7 +70,6 @@ def parse_date(text: str, reference: datetime | None = None) -> date | None:
 class Dateline:
     outlets: list[str] = field(default_factory=list)  # republisher(s) first, originating outlet last
     published: date | None = None
-    place: str = ""
     end: int = 0  # where the body goes on after the dateline (and its dash); 0 when there is none
 
     @property
@@ -166,17 +165,17 @@ def parse_dateline(body: str, reference: datetime | None = None, glossary: Gloss
         if not (known or when or place.isupper()) or not _looks_like_outlets(outlet_text, glossary):
             continue
         end = _after(head, match.end())
-        return Dateline(_split_outlets(outlet_text, glossary), when, place, end=lead + end)
+        return Dateline(_split_outlets(outlet_text, glossary), when, end=lead + end)
 
     if match := _PLACE_DASH.match(head):
         pieces = re.split(rf"\s*[,،]\s*|\s+{_DASH}\s+", match.group(1), maxsplit=1)
         if len(pieces) == 2 and (when := parse_date(pieces[1], reference)):
-            return Dateline([], when, pieces[0].strip(), end=lead + match.end())
+            return Dateline([], when, end=lead + match.end())
         if len(pieces[0].split()) <= MAX_PLACE_WORDS:
             # "باكو - 17 نوفمبر 2021 - أعلنت": the date stands between two dashes
             second = re.compile(rf"([^\n]{{2,40}}?)\s+{_DASH}\s").match(head, match.end())
             if second and (when := parse_date(second.group(1), reference)):
-                return Dateline([], when, pieces[0].strip(), end=lead + second.end())
+                return Dateline([], when, end=lead + second.end())
     return Dateline()
 
 

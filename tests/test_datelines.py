@@ -20,23 +20,33 @@ def test_seed_article_parses_exactly():
 
 
 @pytest.mark.parametrize(
-    ("body", "outlets", "published", "place"),
+    ("body", "outlets", "published", "rest"),
     [
-        ("MOSCOW, Nov 17 (Reuters) - Russia will keep mediating.", ["Reuters"], date(2021, 11, 17), "MOSCOW"),
-        ("يريفان - 17 نوفمبر 2021 (رويترز) - قالت وزارة الدفاع", ["Reuters"], date(2021, 11, 17), "يريفان"),
-        ("باكو - 10 تشرين الثاني/نوفمبر 2020 (الأناضول) - أعلن", ["Anadolu Agency"], date(2020, 11, 10), "باكو"),
-        ("باكو - ١٧ نوفمبر ٢٠٢١ (أ ف ب) - أعلن", ["AFP"], date(2021, 11, 17), "باكو"),
-        ("(سبوتنيك - 17 نوفمبر 2021ء) أعلن", ["Sputnik"], date(2021, 11, 17), ""),
-        ("YEREVAN, November 17, 2021 /ARMENPRESS/. Prime Minister", ["Armenpress"], date(2021, 11, 17), "YEREVAN"),
-        ("ستيباناكيرت - 30 أيلول 2023 (الجزيرة) - قالت", ["Al Jazeera"], date(2023, 9, 30), "ستيباناكيرت"),
-        ("باكو - 17 نوفمبر 2021 - أعلنت الخارجية", [], date(2021, 11, 17), "باكو"),
+        (
+            "MOSCOW, Nov 17 (Reuters) - Russia will keep mediating.",
+            ["Reuters"],
+            date(2021, 11, 17),
+            "Russia will keep mediating.",
+        ),
+        ("يريفان - 17 نوفمبر 2021 (رويترز) - قالت وزارة الدفاع", ["Reuters"], date(2021, 11, 17), "قالت وزارة الدفاع"),
+        ("باكو - 10 تشرين الثاني/نوفمبر 2020 (الأناضول) - أعلن", ["Anadolu Agency"], date(2020, 11, 10), "أعلن"),
+        ("باكو - ١٧ نوفمبر ٢٠٢١ (أ ف ب) - أعلن", ["AFP"], date(2021, 11, 17), "أعلن"),
+        ("(سبوتنيك - 17 نوفمبر 2021ء) أعلن", ["Sputnik"], date(2021, 11, 17), "أعلن"),
+        (
+            "YEREVAN, November 17, 2021 /ARMENPRESS/. Prime Minister",
+            ["Armenpress"],
+            date(2021, 11, 17),
+            "Prime Minister",
+        ),
+        ("ستيباناكيرت - 30 أيلول 2023 (الجزيرة) - قالت", ["Al Jazeera"], date(2023, 9, 30), "قالت"),
+        ("باكو - 17 نوفمبر 2021 - أعلنت الخارجية", [], date(2021, 11, 17), "أعلنت الخارجية"),
     ],
 )
-def test_dateline_forms(body, outlets, published, place):
+def test_dateline_forms(body, outlets, published, rest):
     dateline = parse_dateline(body, reference=datetime(2021, 12, 1))
     assert dateline.outlets == outlets
     assert dateline.published == published
-    assert dateline.place == place
+    assert body[dateline.end :].lstrip() == rest, "the body goes on right after the dateline"
 
 
 def test_dateline_year_is_inferred_from_the_reference_not_the_future():
