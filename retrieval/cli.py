@@ -315,6 +315,7 @@ def briefing_command(since_text: str | None, until: date | None, lang: str, as_j
 @click.option("--poll", is_flag=True, help="Fetch every feed now (URLs given, else the FEEDS setting) before showing.")
 def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
     """Each feed's last success, last error and item counts; with --poll, exits 1 when a feed failed."""
+    from .feed_state import FeedStates
     from .feeds import FeedPoller
 
     index = _open_index()
@@ -330,16 +331,16 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
                     failed.append(result)
         except INDEX_ERRORS as exc:
             _fail(str(exc))
-    feeds = index.store.feeds()
+    feeds = FeedStates(index.store.path).all()
     if not feeds:
         click.echo("No feed has been polled yet (set FEEDS, or run `brief feeds --poll URL`).")
     for feed in feeds:
         click.echo(
-            f"{feed['url']}\n  last success: {feed['last_success'] or 'never'}; items: {feed['items_new']} "
-            f"new of {feed['items_seen']} seen"
+            f"{feed.url}\n  last success: {feed.last_success or 'never'}; items: {feed.items_new} "
+            f"new of {feed.items_seen} seen"
         )
-        if feed["last_error"]:
-            click.echo(f"  last error: {feed['last_error']} at {feed['error_at']} ({feed['failures']} in a row)")
+        if feed.last_error:
+            click.echo(f"  last error: {feed.last_error} at {feed.error_at} ({feed.failures} in a row)")
     for result in failed:
         click.echo(f"error: feed {result.url} failed: {result.error}", err=True)
     if failed:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from .feed_state import FeedState, FeedStates
 from .index import Index
 from .ingest import Ingester
 from .ingest_lock import IngestBusyError
@@ -33,7 +34,7 @@ class FeedPoller:
         can hold it for hours); by default none: the feed is "busy" and the next round fetches it again."""
         self.index = index
         self.lock_timeout = lock_timeout
-        self.store = index.store
+        self.states = FeedStates(index.store.path)
         self.clock = clock
         self.interval = index.settings.feed_interval_minutes * 60
 
@@ -46,15 +47,15 @@ class FeedPoller:
             fetcher.close()
 
     def poll(self, url: str, fetcher: Fetcher, now: bool = False) -> FeedResult:
-        state = self.store.feed(url)
+        state = self.states.get(url)
         moment = self.clock()
-        if state["next_try"] > moment and not now:
+        if state.next_try > moment and not now:
             return FeedResult(url, "waiting")
         headers = {}
-        if state.get("etag"):
-            headers["If-None-Match"] = state["etag"]
-        if state.get("last_modified"):
-            headers["If-Modified-Since"] = state["last_modified"]
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
         try:
             response = fetcher.client.get(url, headers=headers)
             if response.status_code == 304:
@@ -65,8 +66,8 @@ class FeedPoller:
             return self._failed(state, moment, url, _reason(error))
         except IngestBusyError as error:  # not the feed's fault: no back-off, no validators kept, fetched again
             return FeedResult(url, "busy", error=str(error))
-        state["etag"] = response.headers.get("ETag")
-        state["last_modified"] = response.headers.get("Last-Modified")
+        state.etag = response.headers.get("ETag")
+        state.last_modified = response.headers.get("Last-Modified")
         return self._succeeded(state, moment, result)
 
     def _ingest(self, url: str, body: bytes, content_type: str, fetcher: Fetcher) -> FeedResult:
@@ -80,26 +81,21 @@ class FeedPoller:
         ingester.flush()
         return FeedResult(url, "new", new=ingester.report.new + ingester.report.updated, seen=len(articles))
 
-    def _succeeded(self, state: dict, now: float, result: FeedResult) -> FeedResult:
-        state.update(
-            last_success=_stamp(now),
-            failures=0,
-            next_try=now + self.interval,
-            items_seen=state["items_seen"] + result.seen,
-            items_new=state["items_new"] + result.new,
-        )
-        self.store.save_feed(state)
+    def _succeeded(self, state: FeedState, now: float, result: FeedResult) -> FeedResult:
+        state.last_success = _stamp(now)
+        state.failures = 0
+        state.next_try = now + self.interval
+        state.items_seen += result.seen
+        state.items_new += result.new
+        self.states.save(state)
         return result
 
-    def _failed(self, state: dict, now: float, url: str, reason: str) -> FeedResult:
-        failures = state["failures"] + 1
-        state.update(
-            last_error=reason,
-            error_at=_stamp(now),
-            failures=failures,
-            next_try=now + min(self.interval * 2 ** (failures - 1), MAX_BACKOFF),
-        )
-        self.store.save_feed(state)
+    def _failed(self, state: FeedState, now: float, url: str, reason: str) -> FeedResult:
+        state.last_error = reason
+        state.error_at = _stamp(now)
+        state.failures += 1
+        state.next_try = now + min(self.interval * 2 ** (state.failures - 1), MAX_BACKOFF)
+        self.states.save(state)
         return FeedResult(url, "failed", error=reason)
 
 

@@ -17,76 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .migrations import migrate
 from .models import Article, Chunk
 from .textnorm import tokens
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    text TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    via TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT '',
-    published TEXT,
-    lang TEXT NOT NULL DEFAULT '',
-    origin TEXT NOT NULL DEFAULT '',
-    content_hash TEXT NOT NULL,
-    story_id TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'indexed')),
-    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
-CREATE INDEX IF NOT EXISTS articles_status ON articles(status);
-CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
-CREATE TABLE IF NOT EXISTS chunks (
-    id TEXT PRIMARY KEY,
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    lang TEXT NOT NULL,
-    text TEXT NOT NULL,
-    sentences TEXT NOT NULL DEFAULT '[]',
-    embedded INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL,
-    vector BLOB NOT NULL,
-    PRIMARY KEY (chunk_id, idx)
-);
-CREATE TABLE IF NOT EXISTS story_bands (
-    band INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(band, hash);
-CREATE INDEX IF NOT EXISTS story_bands_article ON story_bands(article_id);
-CREATE TABLE IF NOT EXISTS signatures (
-    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
-    minhash BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feeds (
-    url TEXT PRIMARY KEY,
-    etag TEXT,
-    last_modified TEXT,
-    last_success TEXT,
-    last_error TEXT,
-    error_at TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL DEFAULT 0,
-    items_seen INTEGER NOT NULL DEFAULT 0,
-    items_new INTEGER NOT NULL DEFAULT 0
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(chunk_id UNINDEXED, lang UNINDEXED, terms);
-CREATE VIRTUAL TABLE IF NOT EXISTS article_terms USING fts5(article_id UNINDEXED, lang UNINDEXED, terms);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_terms, 'row');
-"""
 
 
 @dataclass
@@ -125,24 +58,11 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self.db.executescript(_SCHEMA)
-        self._migrate()
-        self.set_meta_default("schema_version", str(SCHEMA_VERSION))
-
-    def _migrate(self) -> None:
-        """Stores made before chunks recorded their embedding: the chunks of indexed articles are embedded."""
-
-        def missing() -> bool:
-            return "embedded" not in {r["name"] for r in self.db.execute("PRAGMA table_info(chunks)")}
-
-        if missing():
-            with self.transaction():
-                if missing():  # another process may have migrated while this one waited for the write lock
-                    self.db.execute("ALTER TABLE chunks ADD COLUMN embedded INTEGER NOT NULL DEFAULT 0")
-                    self.db.execute(
-                        "UPDATE chunks SET embedded = 1"
-                        " WHERE article_id IN (SELECT id FROM articles WHERE status = 'indexed')"
-                    )
+        try:
+            migrate(self.db, self.path)  # the schema is `retrieval.migrations`: an older release's store is upgraded
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -164,10 +84,6 @@ class Store:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
-
-    # -- meta ---------------------------------------------------------------------------------------------------
-    def set_meta_default(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- articles -----------------------------------------------------------------------------------------------
     def get(self, article_id: str) -> StoredArticle | None:
@@ -433,45 +349,6 @@ class Store:
             (n,),
         )
         return [_row_article(row) for row in rows]
-
-    def feed(self, url: str) -> dict:
-        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
-        return (
-            dict(row)
-            if row
-            else {
-                "url": url,
-                "etag": None,
-                "last_modified": None,
-                "failures": 0,
-                "next_try": 0.0,
-                "items_seen": 0,
-                "items_new": 0,
-                "last_success": None,
-                "last_error": None,
-            }
-        )
-
-    def save_feed(self, state: dict) -> None:
-        columns = [
-            "url",
-            "etag",
-            "last_modified",
-            "last_success",
-            "last_error",
-            "error_at",
-            "failures",
-            "next_try",
-            "items_seen",
-            "items_new",
-        ]
-        values = [state.get(c) for c in columns]
-        self.db.execute(
-            f"INSERT OR REPLACE INTO feeds({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
-        )
-
-    def feeds(self) -> list[dict]:
-        return [dict(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY url")]
 
     def published_between(self, since: date, until: date) -> list[Article]:
         rows = self.db.execute(

@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from retrieval.feed_state import FeedStates
 from retrieval.feeds import FeedPoller
 from retrieval.ingest import ingest
 from retrieval.search import Retriever
@@ -79,9 +80,10 @@ def test_feeds_are_polled_conditionally_and_a_broken_one_is_isolated(index):
         third = {r.url: r for r in poller.poll_all([bad, good])}
         assert third[bad].status == "waiting" and third[good].status == "not modified"
 
-    state = {f["url"]: f for f in index.store.feeds()}
-    assert state[good]["items_new"] == 2 and state[good]["items_seen"] == 2 and state[good]["failures"] == 0
-    assert state[bad]["failures"] == 2 and state[bad]["last_error"] == "HTTP 500"
+    state = {f.url: f for f in FeedStates(index.store.path).all()}
+    assert (state[good].items_new, state[good].items_seen, state[good].failures) == (2, 2, 0)
+    assert state[good].etag == '"v1"' and state[good].next_try == clock[0] + 30 * 60
+    assert state[bad].failures == 2 and state[bad].last_error == "HTTP 500" and state[bad].etag is None
 
 
 def test_a_feed_poll_during_an_ingest_is_busy_not_failed_and_is_fetched_next_round(index):
@@ -93,8 +95,8 @@ def test_a_feed_poll_during_an_ingest_is_busy_not_failed_and_is_fetched_next_rou
             started = time.monotonic()
             [busy] = poller.poll_all([url])
             assert busy.status == "busy" and "another ingest" in busy.error and time.monotonic() - started < 5
-            state = index.store.feed(url)
-            assert state["failures"] == 0 and not state.get("etag"), "no back-off, and the next GET is not conditional"
+            state = FeedStates(index.store.path).get(url)
+            assert state.failures == 0 and not state.etag, "no back-off, and the next GET is not conditional"
         [result] = poller.poll_all([url])
     assert result.status == "new" and result.new == 2
 
