@@ -35,8 +35,15 @@ ACTORS = ("place", "person", "org", "event")  # what a question is about, as opp
 CARRIED_SHARE = 0.5  # a carried entity weighs at most this share of the follow-up's lightest own word or entity
 
 
-def answer_language(question: str, override: str | None = None) -> str:
-    return override if override in ("ar", "en") else (detect_lang(question) or "en")
+def reply_language(text: str = "", chosen: str | None = None, locale: str | None = None) -> str:
+    """The one rule for the language of a reply (CLI, console, bot; answers and fixed replies alike): the user's own
+    choice (--lang, /lang), else an Arabic locale (Telegram's language_code), else the language of what they wrote,
+    else English. An answer passes no locale: an English question is answered in English whatever the interface."""
+    if chosen in ("ar", "en"):
+        return chosen
+    if locale and locale.lower().startswith("ar"):
+        return "ar"
+    return (detect_lang(text) if text.strip() else None) or "en"
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ class Answerer:
         filters: Filters | None = None,
     ) -> Answer:
         question = " ".join(question.split())
-        lang = answer_language(question, lang)
+        lang = reply_language(question, lang)
         refusal = check_question(question, self.index.settings.max_question_chars)
         if refusal is not None or self.index.store.is_empty():
             text = refusal.text(lang) if refusal is not None else phrase("store_empty", lang)
@@ -157,7 +164,7 @@ class Answerer:
                 log.warning("follow-up rewrite failed (%s)", type(exc).__name__)
         by_id = {e.id: e for e in self.glossary.entities}
         carried = [i for i in previous.entities if i not in own and i in by_id]
-        names = " ".join(by_id[i].name(answer_language(question)) for i in carried)
+        names = " ".join(by_id[i].name(reply_language(question)) for i in carried)
         stripped = _CONJUNCTION.sub("", question).strip() or question
         if any(e.type in ACTORS for e in found):
             return Query(stripped, own + carried, names, frozenset(carried), quoted)

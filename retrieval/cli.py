@@ -260,11 +260,11 @@ def _answerer():
 @click.option("--json", "as_json", is_flag=True, help="The answer record as JSON (one line per question with '-').")
 def ask_command(question: str, lang: str | None, as_json: bool) -> None:
     """Answer QUESTION with cited sources; QUESTION '-' reads one question per line from stdin."""
-    from .answering import answer_language, check_question
+    from .answering import check_question, reply_language
     from .render import render_text
 
     if question != "-" and (refusal := check_question(question, Settings().max_question_chars)) is not None:
-        _fail(refusal.text(answer_language(question, lang)))
+        _fail(refusal.text(reply_language(question, lang)))
     try:
         answerer = _answerer()
         questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])

@@ -7,14 +7,14 @@ Sources reach the model numbered and fenced as untrusted data; what comes back i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import PromptsError
-from .models import Hit
+from .models import Article, Hit
 from .settings import Settings
 
 if TYPE_CHECKING:  # langchain takes a second and a half to import: only LLM mode pays for it
@@ -62,7 +62,8 @@ def fence(text: str) -> str:
     return re.sub(r"</?\s*source\b[^>]*>", lambda m: m.group().replace("<", "‹").replace(">", "›"), text, flags=re.I)
 
 
-def format_sources(hits: list[Hit]) -> str:
+def format_sources(hits: Sequence[Hit | Article]) -> str:
+    """Passages (answers) or whole articles (a briefing's story), numbered from 1 and fenced."""
     blocks = []
     for n, hit in enumerate(hits, 1):
         attributes = (
@@ -106,10 +107,10 @@ class LLMClient:
             on_partial(text)
         return text
 
-    def summarize(self, lang: str, hits: list[Hit]) -> str:
+    def summarize(self, lang: str, articles: list[Article]) -> str:
         """One story of a briefing, from its articles, in the same fenced form as answers."""
         template = _template([("system", self.prompts.system[lang]), ("human", self.prompts.briefing[lang])])
-        return _content(self.chat.invoke(template.format_messages(sources=format_sources(hits))).content)
+        return _content(self.chat.invoke(template.format_messages(sources=format_sources(articles))).content)
 
     def rewrite(self, question: str, previous_question: str, previous_answer: str) -> str:
         template = _template([("human", self.prompts.rewrite)])
