@@ -17,6 +17,7 @@ import numpy as np
 from .answers import Citation
 from .chunking import split_sentences
 from .citations import check_citations
+from .errors import PhrasedError
 from .figures import figures, figures_disagree
 from .glossary import default_glossary
 from .index import Index
@@ -260,16 +261,8 @@ def render(briefing: Briefing, markup: Markup = PLAIN) -> str:
     return "\n\n".join(blocks)
 
 
-class WindowError(ValueError):
+class WindowError(PhrasedError, ValueError):
     """A briefing window that cannot be read or makes no sense; `text(lang)` says why in one line."""
-
-    def __init__(self, key: str, **values: object):
-        self.key, self.values = key, values
-        super().__init__(self.text("en"))
-
-    def text(self, lang: str) -> str:
-        values = {k: render_date(v, lang) if isinstance(v, date) else v for k, v in self.values.items()}
-        return phrase(self.key, lang, **values)
 
 
 def since_last(today: date, last_sent: date | None) -> date:

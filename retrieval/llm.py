@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import PromptsError
+from .errors import LLMUnusableError, PromptsError
 from .models import Article, Hit
 from .settings import Settings
 
@@ -22,10 +22,6 @@ if TYPE_CHECKING:  # langchain takes a second and a half to import: only LLM mod
 
 NO_ANSWER = "NO_ANSWER"
 LANGUAGE_NAMES = {"ar": "Arabic", "en": "English"}
-
-
-class LLMUnusableError(RuntimeError):
-    """The model answered, but not with anything usable (empty, or no valid citation at all)."""
 
 
 @dataclass
