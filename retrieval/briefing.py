@@ -7,7 +7,6 @@ carry them, how recent they are and how many languages report them.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -17,11 +16,11 @@ import numpy as np
 from .answers import Citation
 from .chunking import split_sentences
 from .citations import check_citations
-from .errors import PhrasedError
+from .errors import LLMUnusableError, PhrasedError
 from .figures import figures, figures_disagree
 from .glossary import default_glossary
 from .index import Index
-from .llm import NO_ANSWER, LLMClient, LLMUnusableError
+from .llm import NO_ANSWER, LLMClient, fallback_notice
 from .models import Article
 from .phrases import attributed, phrase, render_date, render_span
 from .render import PLAIN, Markup, sources_block
@@ -37,8 +36,6 @@ LLM_ARTICLE_CHARS = 1500
 MAX_WINDOW_DAYS = 3660  # about ten years: a longer window is a typo, not a briefing
 CATCH_UP_DAYS = 7  # a briefing "since the last one" reaches back at most this far
 _RELATIVE = re.compile(r"^([+-]?\d+)\s*([hd])$")
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -151,9 +148,9 @@ def compose_briefing(
             try:
                 _summarize(llm, story, fresh, lang, numbers)
                 briefing.mode = "llm"
-            except Exception as error:  # noqa: BLE001 - any LLM failure: the quoted lines stay
-                log.warning("LLM briefing summary failed (%s); keeping the quoted lines", type(error).__name__)
-                briefing.notice, briefing.mode = phrase("llm_fallback", lang), "extractive"
+            except Exception as error:  # noqa: BLE001 - logged by kind (a bug with its traceback); the quotes stay
+                briefing.notice = phrase(fallback_notice(error, "the briefing summary"), lang)
+                briefing.mode = "extractive"
         briefing.stories.append(story)
         if len(briefing.stories) >= MAX_STORIES:
             break
