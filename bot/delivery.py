@@ -11,6 +11,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from retrieval.briefing import Briefing, compose_briefing, since_last
+from retrieval.errors import BriefError
 from retrieval.feeds import FeedPoller
 
 from .formatting import briefing_html
@@ -128,7 +129,7 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: d
             slot.isoformat(),
             type(error).__name__,
             error,
-            exc_info=not isinstance(error, TelegramError),  # a traceback for our own failures, not Telegram's
+            exc_info=not isinstance(error, TelegramError | BriefError),  # a traceback for bugs only
         )
         return False
     store.delivered(sub.id, slot, briefing.article_ids, now)
