@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from retrieval.errors import BriefError
 from retrieval.settings import Settings
 
 from . import handlers, subscription_handlers
@@ -161,7 +162,7 @@ def webhook_options(settings: Settings) -> dict:
     }
 
 
-class BotApiUnreachableError(RuntimeError):
+class BotApiUnreachableError(BriefError, RuntimeError):
     """The Bot API could not be reached, or refused the token, when the bot started."""
 
 

@@ -7,20 +7,15 @@ import sys
 
 import click
 
-from retrieval.cli import INDEX_ERRORS, _fail, _open_index
+from retrieval.cli import CommandFailure, open_index
 from retrieval.cli import main as commands
-from retrieval.settings import Settings, SettingsError
+from retrieval.settings import Settings
 
 
 def main() -> None:
-    """The `brief` entry point. Settings are read inside each command; an invalid one ends any command with one
-    line per setting (name, value, what is allowed) and exit code 2, not a traceback."""
-    try:
-        commands()
-    except SettingsError as error:
-        for line in str(error).splitlines():
-            click.echo(f"error: {line}", err=True)
-        sys.exit(2)
+    """The `brief` entry point. Settings are read inside each command; an invalid one (SettingsError, a BriefError)
+    ends any command with one line per setting (name, value, what is allowed) and exit code 2, not a traceback."""
+    commands()
 
 
 @commands.command("chat")
@@ -30,10 +25,7 @@ def chat_command(lang: str | None) -> None:
     from .console import run_console
     from .service import ChatService
 
-    try:
-        run_console(ChatService(_open_index()), lang)
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+    run_console(ChatService(open_index()), lang)
 
 
 @commands.command("run")
@@ -45,20 +37,18 @@ def run_command() -> None:
 
     settings = Settings()
     if settings.telegram_token is None:
-        _fail("TELEGRAM_TOKEN is not set: get a token from @BotFather (or try the bot locally with `brief chat`)")
+        raise CommandFailure(
+            "TELEGRAM_TOKEN is not set: get a token from @BotFather (or try the bot locally with `brief chat`)"
+        )
     secrets = [settings.telegram_token.get_secret_value()]
     secrets += [s.get_secret_value() for s in (settings.openai_api_key, settings.webhook_secret) if s]
     configure_logging(secrets)
     try:
         asyncio.run(check_bot_api(settings))  # before the slow part: a wrong address fails at once
-    except BotApiUnreachableError as error:
-        _fail(redact(str(error), secrets))
-    try:
-        index = _open_index()
-        service = ChatService(index)
-        service.answerer  # noqa: B018 - load the model before the first question, not during it
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+    except BotApiUnreachableError as error:  # the address may carry the token: said redacted
+        raise CommandFailure(redact(str(error), secrets)) from error
+    service = ChatService(open_index())
+    service.answerer  # noqa: B018 - load the model before the first question, not during it
     run(settings, service)
     sys.exit(0)
 

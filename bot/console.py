@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable
 
 import click
 
+from retrieval.answering import reply_language
 from retrieval.answers import Answer
 
 from .formatting import to_plain
-from .service import ChatService, Reply, ui_language
+from .service import ChatService, Reply
 
 
 def run_console(
@@ -28,7 +29,7 @@ def run_console(
     previous: Answer | None = None
     for raw in lines if lines is not None else _prompted():
         text = " ".join(raw.split())
-        ui = ui_language(text, lang)
+        ui = reply_language(text, lang)
         command, _, argument = text.partition(" ")
         if not text:
             continue

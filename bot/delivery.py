@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from retrieval.briefing import Briefing, compose_briefing
+from retrieval.briefing import Briefing, compose_briefing, since_last
+from retrieval.errors import BriefError
 from retrieval.feeds import FeedPoller
 
 from .formatting import briefing_html
@@ -20,7 +21,6 @@ from .subscriptions import Subscription, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
-MAX_WINDOW = timedelta(days=7)
 RETRY_INTERVAL = timedelta(minutes=10)  # catch-up passes: a failed slot is tried again until CATCH_UP runs out
 
 
@@ -113,9 +113,8 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: d
     if not store.claim(sub.id, sub.chat_id, slot):
         return False  # this slot was sent (or is being sent) already
     try:
-        last = store.last_sent(sub.id)
-        since = max(last or now - timedelta(days=1), now - MAX_WINDOW)
-        briefing = await make_briefing(context, since.date(), now.date(), sub.lang, store.sent_articles(sub.id))
+        since = since_last(now.date(), store.last_sent(sub.id))
+        briefing = await make_briefing(context, since, now.date(), sub.lang, store.sent_articles(sub.id))
         await send_reply(context, sub.chat_id, Reply(briefing_html(briefing)), on_migrated=store.move_chat)
     except Forbidden as error:
         log.info("briefing for chat %s not allowed (%s): subscription deactivated", sub.chat_id, error)
@@ -130,7 +129,7 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE, sub: Subscription, slot: d
             slot.isoformat(),
             type(error).__name__,
             error,
-            exc_info=not isinstance(error, TelegramError),  # a traceback for our own failures, not Telegram's
+            exc_info=not isinstance(error, TelegramError | BriefError),  # a traceback for bugs only
         )
         return False
     store.delivered(sub.id, slot, briefing.article_ids, now)

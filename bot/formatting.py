@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 
 from retrieval.answers import Answer, Citation
-from retrieval.briefing import citations_of, section_title
-from retrieval.phrases import phrase, render_date, render_outlet
+from retrieval.briefing import Briefing, render
+from retrieval.phrases import phrase
+from retrieval.render import Markup, render_answer, source_line
 
 LIMIT = 4096
 _TAG = re.compile(r"(<[^>]+>)")
@@ -31,31 +33,43 @@ def cite(text: str, citations: list[Citation]) -> str:
     )
 
 
-def source_line(citation: Citation, lang: str) -> str:
-    outlet = esc(render_outlet(citation.source, lang))
-    title = esc(citation.title) if citation.title else ""
-    if citation.url and title:
-        title = _link(citation.url, title)
-    parts = [f"[{citation.n}] <b>{outlet}</b>", esc(render_date(citation.published, lang))]
-    return " · ".join([*parts, title] if title else parts)
+class TelegramHtml(Markup):
+    """Telegram HTML: article and model text escaped, outlets and headings bold, titles and [n] linked."""
+
+    def esc(self, text: str) -> str:
+        return esc(text)
+
+    def bold(self, text: str) -> str:
+        return f"<b>{text}</b>"
+
+    def italic(self, text: str) -> str:
+        return f"<i>{text}</i>"
+
+    def label(self, text: str) -> str:
+        return self.bold(esc(text))
+
+    def cite(self, text: str, citations: Sequence[Citation]) -> str:
+        return cite(text, list(citations))
+
+    def title(self, citation: Citation) -> str:
+        return _link(citation.url, esc(citation.title)) if citation.url else esc(citation.title)
+
+    def link_after(self, citation: Citation) -> str:
+        return ""
+
+
+HTML = TelegramHtml()
 
 
 def answer_html(answer: Answer) -> str:
-    blocks = [cite(answer.text, answer.citations or answer.related)]  # a refusal links its closest articles
-    if answer.notice:
-        blocks.append(f"<i>{esc(answer.notice)}</i>")
-    if answer.citations:
-        lines = [f"<b>{esc(phrase('sources', answer.lang))}</b>"]
-        lines += [source_line(c, answer.lang) for c in answer.citations]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return render_answer(answer, HTML)
 
 
 def quotes_html(answer: Answer) -> str:
     """The quoted source sentences behind each citation (the "Sources" button)."""
     blocks = []
     for citation in answer.citations:
-        blocks.append(f"{source_line(citation, answer.lang)}\n<blockquote>{esc(citation.quote)}</blockquote>")
+        blocks.append(f"{source_line(citation, answer.lang, HTML)}\n<blockquote>{esc(citation.quote)}</blockquote>")
     return "\n\n".join(blocks) or esc(phrase("no_sources_yet", answer.lang))
 
 
@@ -118,23 +132,6 @@ def _tag_name(tag: str) -> str:
     return re.match(r"<\s*(\w+)", tag).group(1)
 
 
-def briefing_html(briefing) -> str:
-    """A briefing (retrieval.briefing.Briefing) as Telegram HTML, with its sources listed once at the end."""
-    if not briefing.stories:
-        return esc(briefing.text)
-    ordered = citations_of(briefing)
-    blocks = []
-    for status in ("new", "developing"):
-        stories = [s for s in briefing.stories if s.status == status]
-        if stories:
-            blocks.append(f"<b>{esc(section_title(briefing, status))}</b>")
-        for story in stories:
-            lines = [f"• <b>{esc(story.headline)}</b>"]
-            if story.figures_differ:
-                lines.append(esc(phrase("figures_differ", briefing.lang)))
-            lines += [cite(line, ordered) for line in story.lines]
-            blocks.append("\n".join(lines))
-    if briefing.notice:
-        blocks.append(f"<i>{esc(briefing.notice)}</i>")
-    sources = [f"<b>{esc(phrase('sources', briefing.lang))}</b>", *(source_line(c, briefing.lang) for c in ordered)]
-    return "\n\n".join([*blocks, "\n".join(sources)])
+def briefing_html(briefing: Briefing) -> str:
+    """A briefing as Telegram HTML, with its sources listed once at the end."""
+    return render(briefing, HTML)

@@ -14,14 +14,14 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMod
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ContextTypes
 
-from retrieval.answering import answer_language
+from retrieval.answering import reply_language
 from retrieval.answers import Answer
 from retrieval.ingest import ingest
 from retrieval.phrases import phrase
 
 from .formatting import esc, split_html, to_plain
 from .health import IndexHealth, IndexUnreadableError
-from .service import ChatService, Reply, ui_language
+from .service import ChatService, Reply
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,15 @@ def service_of(context: ContextTypes.DEFAULT_TYPE) -> ChatService:
     return context.bot_data["service"]
 
 
+def chosen_lang(context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The language the user picked with /lang, if any."""
+    return context.user_data.get("lang") if context.user_data is not None else None
+
+
 def user_lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str = "") -> str:
+    """The language to reply in to this user (see `reply_language`), given what they just wrote."""
     user = update.effective_user
-    return ui_language(
-        text,
-        context.user_data.get("lang") if context.user_data is not None else None,
-        user.language_code if user else None,
-    )
+    return reply_language(text, chosen_lang(context), user.language_code if user else None)
 
 
 def health_of(context: ContextTypes.DEFAULT_TYPE) -> IndexHealth:
@@ -171,8 +173,8 @@ class StreamEditor:
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     service = service_of(context)
-    preferred = context.user_data.get("lang") if context.user_data is not None else None
-    ui = ui_language(question, preferred, user.language_code if user else None)
+    preferred = chosen_lang(context)
+    ui = user_lang(update, context, question)
     thread_id = thread_of(message)
     # A question that waited (queued while the bot was busy or down) was accepted then: no per-user rate limit now.
     waited = bool(late_note(message, ui))
@@ -187,7 +189,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     loop = asyncio.get_running_loop()
     placeholder, on_partial = None, None
     if service.answerer.llm is not None:
-        lang = preferred or answer_language(question)
+        lang = reply_language(question, preferred)
         placeholder = (
             await send_reply(context, chat.id, service.text("thinking", lang), thread_id, message.message_id)
         )[0]

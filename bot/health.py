@@ -12,12 +12,13 @@ import logging
 import os
 import threading
 
+from retrieval.errors import BriefError
 from retrieval.index import Index
 
 log = logging.getLogger(__name__)
 
 
-class IndexUnreadableError(RuntimeError):
+class IndexUnreadableError(BriefError, RuntimeError):
     """The article index cannot be read: its files are gone or unreadable, or its server does not answer."""
 
 

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from retrieval.errors import PhrasedError
+
 CATCH_UP = timedelta(hours=2)  # a slot missed while the bot was down is still sent this long after it
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.I)
 
 
-class ScheduleError(ValueError):
-    """A bad /subscribe argument; `key` names the phrase that explains it."""
+class ScheduleError(PhrasedError, ValueError):
+    """A bad /subscribe argument; `key` names the phrase that explains it, `value` is what was given."""
 
     def __init__(self, key: str, value: str):
-        super().__init__(value)
-        self.key, self.value = key, value
+        super().__init__(key, value=value)
+        self.value = value
 
 
 @dataclass(frozen=True)

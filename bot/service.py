@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from retrieval.answering import Answerer, answer_language, check_question
+from retrieval.answering import Answerer, check_question
 from retrieval.answers import Answer
 from retrieval.index import Index
 from retrieval.phrases import phrase, render_date, render_outlet
@@ -26,17 +26,6 @@ class Reply:
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
     answer: Answer | None = None
-
-
-def ui_language(text: str = "", preferred: str | None = None, language_code: str | None = None) -> str:
-    """The user's /lang choice, else Telegram's language_code when it is Arabic, else the text's own language."""
-    if preferred in ("ar", "en"):
-        return preferred
-    if language_code and language_code.lower().startswith("ar"):
-        return "ar"
-    if text.strip():
-        return answer_language(text)
-    return "en" if language_code is None or not language_code.lower().startswith("ar") else "ar"
 
 
 class RateLimiter:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from retrieval.briefing import WindowError, parse_window
+from retrieval.briefing import WindowError, parse_window, since_last
 from retrieval.phrases import phrase, render_date
 
 from .delivery import make_briefing, schedule_job, unschedule_job
@@ -91,15 +91,14 @@ async def on_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def on_briefing(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A briefing now: since this chat's last one (at most 7 days), or the last 24 hours."""
+    """A briefing now: since this chat's last one (see `since_last`), or the last 24 hours."""
     message = update.effective_message
     sub = store_of(context).get(update.effective_chat.id)
     lang = sub.lang if sub else user_lang(update, context)
     now = datetime.now(UTC)
-    last = store_of(context).last_sent(sub.id) if sub else None
-    since = max(last or now - timedelta(days=1), now - timedelta(days=7))
+    since = since_last(now.date(), store_of(context).last_sent(sub.id) if sub else None)
     sent = store_of(context).sent_articles(sub.id) if sub else set()
-    briefing = await make_briefing(context, since.date(), now.date(), lang, sent)
+    briefing = await make_briefing(context, since, now.date(), lang, sent)
     await send_reply(context, message.chat_id, Reply(briefing_html(briefing)), thread_of(message))
 
 

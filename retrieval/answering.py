@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,18 +10,17 @@ import numpy as np
 
 from .answer_types import carries
 from .answers import Answer, Citation, unquoted_dateline
+from .errors import LLMUnusableError
 from .extractive import Evidence, ExtractiveAnswerer, answerability_model, answerable_probability
 from .glossary import default_glossary
 from .index import Index
 from .lang import detect_lang
-from .llm import NO_ANSWER, LLMClient, LLMUnusableError
+from .llm import NO_ANSWER, LLMClient, fallback_notice
 from .models import Hit
 from .phrases import phrase
 from .question import Question
 from .search import Filters, Retriever
 from .textnorm import tokens
-
-log = logging.getLogger(__name__)
 
 RETRIEVE_K = 8
 LLM_SOURCES = 6
@@ -35,8 +33,15 @@ ACTORS = ("place", "person", "org", "event")  # what a question is about, as opp
 CARRIED_SHARE = 0.5  # a carried entity weighs at most this share of the follow-up's lightest own word or entity
 
 
-def answer_language(question: str, override: str | None = None) -> str:
-    return override if override in ("ar", "en") else (detect_lang(question) or "en")
+def reply_language(text: str = "", chosen: str | None = None, locale: str | None = None) -> str:
+    """The one rule for the language of a reply (CLI, console, bot; answers and fixed replies alike): the user's own
+    choice (--lang, /lang), else an Arabic locale (Telegram's language_code), else the language of what they wrote,
+    else English. An answer passes no locale: an English question is answered in English whatever the interface."""
+    if chosen in ("ar", "en"):
+        return chosen
+    if locale and locale.lower().startswith("ar"):
+        return "ar"
+    return (detect_lang(text) if text.strip() else None) or "en"
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class Answerer:
         filters: Filters | None = None,
     ) -> Answer:
         question = " ".join(question.split())
-        lang = answer_language(question, lang)
+        lang = reply_language(question, lang)
         refusal = check_question(question, self.index.settings.max_question_chars)
         if refusal is not None or self.index.store.is_empty():
             text = refusal.text(lang) if refusal is not None else phrase("store_empty", lang)
@@ -110,9 +115,8 @@ class Answerer:
         if self.llm is not None and evidence.hits:
             try:
                 return self._generated(question, query.text, lang, evidence, on_partial, query.entities)
-            except Exception as exc:  # noqa: BLE001 - any LLM failure falls back to extraction
-                log.warning("LLM answer failed (%s); answering extractively", type(exc).__name__)
-                notice = phrase("llm_fallback", lang)
+            except Exception as error:  # noqa: BLE001 - logged by kind (a bug with its traceback); extraction answers
+                notice = phrase(fallback_notice(error, "the generated answer"), lang)
         answer = self._extracted(question, lang, evidence, query.entities)
         answer.notice = notice
         return answer
@@ -153,11 +157,11 @@ class Answerer:
         if self.llm is not None:
             try:
                 return Query(self.llm.rewrite(question, previous.question, previous.text), own, quoted=quoted)
-            except Exception as exc:  # noqa: BLE001 - fall back to joining the previous entities
-                log.warning("follow-up rewrite failed (%s)", type(exc).__name__)
+            except Exception as error:  # noqa: BLE001 - logged by kind; the previous entities are joined instead
+                fallback_notice(error, "the follow-up rewrite")
         by_id = {e.id: e for e in self.glossary.entities}
         carried = [i for i in previous.entities if i not in own and i in by_id]
-        names = " ".join(by_id[i].name(answer_language(question)) for i in carried)
+        names = " ".join(by_id[i].name(reply_language(question)) for i in carried)
         stripped = _CONJUNCTION.sub("", question).strip() or question
         if any(e.type in ACTORS for e in found):
             return Query(stripped, own + carried, names, frozenset(carried), quoted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .datelines import strip_dateline
-from .models import Hit
+from .models import Article, Hit
 
 
 @dataclass
@@ -23,6 +23,13 @@ class Citation:
     def of(cls, n: int, hit: Hit, quote: str) -> Citation:
         """The dateline ("YEREVAN, Nov 17 (Reuters) -") is left out of the quote: outlet and date are cited apart."""
         return cls(n, hit.article_id, hit.url, hit.title, hit.source, hit.published, hit.lang, unquoted_dateline(quote))
+
+    @classmethod
+    def from_article(cls, n: int, article: Article, quote: str) -> Citation:
+        """A citation of a whole article (a briefing's story), not of a retrieved passage."""
+        published = article.published.isoformat() if article.published else None
+        quote = unquoted_dateline(quote)
+        return cls(n, article.id, article.url, article.title, article.source, published, article.lang, quote)
 
 
 def unquoted_dateline(quote: str) -> str:

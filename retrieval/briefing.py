@@ -7,23 +7,23 @@ carry them, how recent they are and how many languages report them.
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
 from .answers import Citation
 from .chunking import split_sentences
 from .citations import check_citations
+from .errors import LLMUnusableError, PhrasedError
 from .figures import figures, figures_disagree
 from .glossary import default_glossary
 from .index import Index
-from .llm import NO_ANSWER, LLMClient, LLMUnusableError
-from .models import Article, Hit
+from .llm import NO_ANSWER, LLMClient, fallback_notice
+from .models import Article
 from .phrases import attributed, phrase, render_date, render_span
-from .render import source_line
+from .render import PLAIN, Markup, sources_block
 
 SAME_EVENT = {True: 0.9, False: 0.82}  # article-vector similarity for one event, same / different language …
 EVENT_DAYS = 2  # … when published at most this many days apart …
@@ -34,9 +34,8 @@ LINES_PER_STORY = 2
 LLM_ARTICLES = 4
 LLM_ARTICLE_CHARS = 1500
 MAX_WINDOW_DAYS = 3660  # about ten years: a longer window is a typo, not a briefing
+CATCH_UP_DAYS = 7  # a briefing "since the last one" reaches back at most this far
 _RELATIVE = re.compile(r"^([+-]?\d+)\s*([hd])$")
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -149,9 +148,9 @@ def compose_briefing(
             try:
                 _summarize(llm, story, fresh, lang, numbers)
                 briefing.mode = "llm"
-            except Exception as error:  # noqa: BLE001 - any LLM failure: the quoted lines stay
-                log.warning("LLM briefing summary failed (%s); keeping the quoted lines", type(error).__name__)
-                briefing.notice, briefing.mode = phrase("llm_fallback", lang), "extractive"
+            except Exception as error:  # noqa: BLE001 - logged by kind (a bug with its traceback); the quotes stay
+                briefing.notice = phrase(fallback_notice(error, "the briefing summary"), lang)
+                briefing.mode = "extractive"
         briefing.stories.append(story)
         if len(briefing.stories) >= MAX_STORIES:
             break
@@ -162,23 +161,8 @@ def compose_briefing(
 def _summarize(llm: LLMClient, story: Story, fresh: list[Article], lang: str, numbers: dict[str, int]) -> None:
     """Replace a story's quoted lines by a generated summary whose every sentence cites one of its articles."""
     cited_articles = [a for a in fresh if a.id in numbers][:LLM_ARTICLES]
-    hits = [
-        Hit(
-            a.id,
-            "",
-            "",
-            a.url,
-            a.title,
-            a.source,
-            a.published.isoformat() if a.published else None,
-            a.lang,
-            a.text[:LLM_ARTICLE_CHARS],
-            0.0,
-        )
-        for a in cited_articles
-    ]
-    raw = llm.summarize(lang, hits)
-    checked = check_citations(raw, len(hits))
+    raw = llm.summarize(lang, [replace(a, text=a.text[:LLM_ARTICLE_CHARS]) for a in cited_articles])
+    checked = check_citations(raw, len(cited_articles))
     if not checked.sentences:
         raise LLMUnusableError("no sentence with a valid citation" if NO_ANSWER not in raw else "no summary")
     global_of = {i + 1: numbers[cited_articles[original - 1].id] for i, original in enumerate(checked.order)}
@@ -214,19 +198,7 @@ def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
         quotes.append(quote)
         if article.id not in numbers:
             numbers[article.id] = len(numbers) + 1
-            hit = Hit(
-                article.id,
-                "",
-                "",
-                article.url,
-                article.title,
-                article.source,
-                article.published.isoformat() if article.published else None,
-                article.lang,
-                quote,
-                0.0,
-            )
-            citations[article.id] = Citation.of(numbers[article.id], hit, quote)
+            citations[article.id] = Citation.from_article(numbers[article.id], article, quote)
         story_citations.append(citations[article.id])
         published = article.published.isoformat() if article.published else None
         lines.append(attributed(quote, article.lang, article.source, published, numbers[article.id], lang))
@@ -260,46 +232,51 @@ def citations_of(briefing: Briefing) -> list[Citation]:
     return [citations[n] for n in sorted(citations)]
 
 
-def render(briefing: Briefing) -> str:
-    """Plain text: the stories, then the numbered sources they cite (outlet, date, title, link)."""
+def render(briefing: Briefing, markup: Markup = PLAIN) -> str:
+    """The stories under "new" and "developing", then the numbered sources they cite (outlet, date, title, link):
+    plain text by default, Telegram HTML with the bot's markup."""
     lang = briefing.lang
     if not briefing.stories:
-        return phrase("no_news", lang, since=render_date(briefing.since, lang), until=render_date(briefing.until, lang))
+        since, until = render_date(briefing.since, lang), render_date(briefing.until, lang)
+        return markup.esc(phrase("no_news", lang, since=since, until=until))
+    ordered = citations_of(briefing)
     blocks = []
     for status in ("new", "developing"):
         stories = [s for s in briefing.stories if s.status == status]
         if not stories:
             continue
-        blocks.append(section_title(briefing, status))
+        blocks.append(markup.bold(markup.esc(section_title(briefing, status))))
         for story in stories:
-            lines = [f"• {story.headline}"]
+            lines = [f"• {markup.bold(markup.esc(story.headline))}"]
             if story.figures_differ:
-                lines.append(phrase("figures_differ", lang))
-            lines += story.lines
+                lines.append(markup.esc(phrase("figures_differ", lang)))
+            lines += [markup.cite(line, ordered) for line in story.lines]
             blocks.append("\n".join(lines))
     if briefing.notice:
-        blocks.append(briefing.notice)
-    blocks.append("\n".join([phrase("sources", lang) + ":", *(source_line(c, lang) for c in citations_of(briefing))]))
+        blocks.append(markup.italic(markup.esc(briefing.notice)))
+    blocks.append(sources_block(ordered, lang, markup))
     return "\n\n".join(blocks)
 
 
-class WindowError(ValueError):
+class WindowError(PhrasedError, ValueError):
     """A briefing window that cannot be read or makes no sense; `text(lang)` says why in one line."""
 
-    def __init__(self, key: str, **values: object):
-        self.key, self.values = key, values
-        super().__init__(self.text("en"))
 
-    def text(self, lang: str) -> str:
-        values = {k: render_date(v, lang) if isinstance(v, date) else v for k, v in self.values.items()}
-        return phrase(self.key, lang, **values)
+def since_last(today: date, last_sent: date | None) -> date:
+    """The first day of the next briefing: the day of the last one, at most CATCH_UP_DAYS back; without an earlier
+    briefing, yesterday. The one rule for `/briefing`, scheduled deliveries and `parse_window`'s default."""
+    if isinstance(last_sent, datetime):
+        last_sent = last_sent.date()
+    if last_sent is None:
+        return today - timedelta(days=1)
+    return max(last_sent, today - timedelta(days=CATCH_UP_DAYS))
 
 
 def parse_window(value: str | None, today: date, last_sent: date | None = None) -> date:
-    """The first day of a window ending on `today`: "24h", "7d", a date, or by default since the last briefing (at
-    most 7 days back). Raises WindowError for a malformed, zero, negative, too long or reversed window."""
+    """The first day of a window ending on `today`: "24h", "7d", a date, or by default since the last briefing (see
+    `since_last`). Raises WindowError for a malformed, zero, negative, too long or reversed window."""
     if value is None:
-        return max(last_sent, today - timedelta(days=7)) if last_sent else today - timedelta(days=1)
+        return since_last(today, last_sent)
     text = value.strip().lower()
     relative = _RELATIVE.match(text)
     if relative:

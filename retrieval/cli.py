@@ -15,15 +15,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import BriefError, IndexMismatchError, IndexUnavailableError
+from .errors import BriefError
 from .phrases import phrase
 from .settings import Settings
 
 if TYPE_CHECKING:  # the index, ingest and search load Chroma, MinHash and the model: only commands that need them
     from .index import Index
     from .models import Hit
-
-INDEX_ERRORS = (IndexMismatchError, IndexUnavailableError)
 
 
 def _date(ctx, param, value: str | None) -> date | None:
@@ -35,25 +33,33 @@ def _date(ctx, param, value: str | None) -> date | None:
         raise click.BadParameter("use YYYY-MM-DD") from exc
 
 
-def _open_index() -> Index:
+def open_index() -> Index:
     from .index import Index
 
     return Index(Settings())
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+class CommandFailure(click.ClickException):
+    """What ends a command: "error: …", one line per line of the message, and the exit status (2 by default)."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        for line in self.format_message().splitlines():
+            click.echo(f"error: {line}", err=True)
 
 
 class _Brief(click.Group):
-    """Start-up errors that name what to fix are one line, not a traceback, whichever command meets them."""
+    """The product's errors (BriefError) that reach a command are its one-line failure, not a traceback, whichever
+    command meets them; the error's own exit code is kept (75 for a busy ingest lock)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except BriefError as exc:
-            _fail(str(exc))
+            raise CommandFailure(str(exc), exc.exit_code) from exc
 
 
 @click.group(cls=_Brief)
@@ -61,7 +67,6 @@ def main() -> None:
     """Caucasus Brief: cited briefings on the Armenia–Azerbaijan conflict from ingested news."""
 
 
-EXIT_BUSY = 75  # EX_TEMPFAIL: another ingest holds the data directory; try again later
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
@@ -121,7 +126,7 @@ PROGRESS_OPTION = click.option(
 
 def _run_ingest(index: Index, sources: tuple[str, ...], resume: bool, progress: bool | None, before=None):
     """One locked, interruptible, progress-reporting ingest; `before` runs first under the same lock (reindex)."""
-    from .ingest import IngestBusyError, Ingester, IngestInterrupted
+    from .ingest import Ingester, IngestInterrupted
 
     settings = index.settings
     with _stop_on_signals() as stop, _chunk_bar(progress) as on_progress:
@@ -136,10 +141,6 @@ def _run_ingest(index: Index, sources: tuple[str, ...], resume: bool, progress: 
         except IngestInterrupted:  # stopped while waiting for the lock: nothing was done
             report = ingester.report
             report.interrupted = True
-        except IngestBusyError as exc:
-            _fail(str(exc), EXIT_BUSY)
-        except INDEX_ERRORS as exc:
-            _fail(str(exc))
     return report
 
 
@@ -155,7 +156,7 @@ def ingest_command(sources: tuple[str, ...], resume: bool, progress: bool | None
     Ctrl-C stops after the current embedding call and keeps what is done; `--resume` finishes the rest."""
     if not sources and not resume:
         raise click.UsageError("give the files, folders or URLs to ingest (or --resume to finish pending articles)")
-    index = _open_index()
+    index = open_index()
     report = _run_ingest(index, sources, resume, progress)
     for failure in report.failures:
         click.echo(f"failed: {failure.origin}: {failure.reason}", err=True)
@@ -173,22 +174,17 @@ def ingest_command(sources: tuple[str, ...], resume: bool, progress: bool | None
 @click.option("--drop", is_flag=True, help="Discard them (their sources can be ingested again later).")
 def pending_command(drop: bool) -> None:
     """Articles an interrupted ingest left pending (not searchable yet); `brief ingest --resume` finishes them."""
-    index = _open_index()
+    index = open_index()
     rows = index.store.pending_articles()
     if not rows:
         click.echo(phrase("pending_none", "en"))
         return
     if drop:
-        from .ingest_lock import IngestBusyError, ingest_lock
+        from .ingest_lock import ingest_lock
 
         data_dir, timeout = index.settings.data_dir, index.settings.ingest_lock_timeout
-        try:
-            with ingest_lock(data_dir, timeout, _waiting(data_dir, timeout)):
-                dropped = index.drop_pending()
-        except IngestBusyError as exc:
-            _fail(str(exc), EXIT_BUSY)
-        except IndexUnavailableError as exc:
-            _fail(str(exc))
+        with ingest_lock(data_dir, timeout, _waiting(data_dir, timeout)):
+            dropped = index.drop_pending()
         click.echo(phrase("pending_dropped", "en", dropped=len(dropped)))
         return
     click.echo(phrase("pending_header", "en", pending=len(rows)))
@@ -224,23 +220,20 @@ def search_command(query, k, lang, sources, since, until, per_article, as_json) 
     from .search import Filters, Retriever
 
     filters = Filters(lang=lang, sources=list(sources), since=since, until=until)
-    try:
-        retriever = Retriever(_open_index())
-        if query == "-":
-            for line in sys.stdin:
-                if not line.strip():
-                    continue
-                hits = retriever.search(line.strip(), k=k, filters=filters, per_article=per_article or None)
-                if as_json:
-                    payload = {"query": line.strip(), "hits": [h.to_json() for h in hits]}
-                    click.echo(json.dumps(payload, ensure_ascii=False))
-                else:
-                    click.echo(f"## {line.strip()}")
-                    _print_hits(hits)
-            return
-        hits = retriever.search(query, k=k, filters=filters, per_article=per_article or None)
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+    retriever = Retriever(open_index())
+    if query == "-":
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            hits = retriever.search(line.strip(), k=k, filters=filters, per_article=per_article or None)
+            if as_json:
+                payload = {"query": line.strip(), "hits": [h.to_json() for h in hits]}
+                click.echo(json.dumps(payload, ensure_ascii=False))
+            else:
+                click.echo(f"## {line.strip()}")
+                _print_hits(hits)
+        return
+    hits = retriever.search(query, k=k, filters=filters, per_article=per_article or None)
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit.to_json(), ensure_ascii=False))
@@ -251,7 +244,7 @@ def search_command(query, k, lang, sources, since, until, per_article, as_json) 
 def _answerer():
     from .answering import Answerer
 
-    return Answerer(_open_index())
+    return Answerer(open_index())
 
 
 @main.command("ask")
@@ -260,24 +253,21 @@ def _answerer():
 @click.option("--json", "as_json", is_flag=True, help="The answer record as JSON (one line per question with '-').")
 def ask_command(question: str, lang: str | None, as_json: bool) -> None:
     """Answer QUESTION with cited sources; QUESTION '-' reads one question per line from stdin."""
-    from .answering import answer_language, check_question
+    from .answering import check_question, reply_language
     from .render import render_text
 
     if question != "-" and (refusal := check_question(question, Settings().max_question_chars)) is not None:
-        _fail(refusal.text(answer_language(question, lang)))
-    try:
-        answerer = _answerer()
-        questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
-        for text in questions:
-            if not text:
-                continue  # a blank line between questions; an overlong one is answered by a refusal record
-            answer = answerer.answer(text, lang=lang)
-            if as_json:
-                click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
-            else:
-                click.echo(render_text(answer) + ("\n" if question == "-" else ""))
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+        raise CommandFailure(refusal.text(reply_language(question, lang)))
+    answerer = _answerer()
+    questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
+    for text in questions:
+        if not text:
+            continue  # a blank line between questions; an overlong one is answered by a refusal record
+        answer = answerer.answer(text, lang=lang)
+        if as_json:
+            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+        else:
+            click.echo(render_text(answer) + ("\n" if question == "-" else ""))
 
 
 @main.command("briefing")
@@ -292,18 +282,15 @@ def briefing_command(since_text: str | None, until: date | None, lang: str, as_j
     until = until or date.today()
     try:
         since = parse_window(since_text, until)
-    except WindowError as error:
-        _fail(error.text(lang))
-    try:
-        index = _open_index()
-        llm = None
-        if index.settings.llm_enabled:
-            from .llm import LLMClient
+    except WindowError as error:  # said in the briefing's language
+        raise CommandFailure(error.text(lang)) from error
+    index = open_index()
+    llm = None
+    if index.settings.llm_enabled:
+        from .llm import LLMClient
 
-            llm = LLMClient(index.settings)
-        briefing = compose_briefing(index, since, until, lang, llm=llm)
-    except INDEX_ERRORS as exc:
-        _fail(str(exc))
+        llm = LLMClient(index.settings)
+    briefing = compose_briefing(index, since, until, lang, llm=llm)
     if as_json:
         click.echo(json.dumps(briefing.to_json(), ensure_ascii=False))
     else:
@@ -318,19 +305,16 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
     from .feed_state import FeedStates
     from .feeds import FeedPoller
 
-    index = _open_index()
+    index = open_index()
     failed = []
     if poll:
-        try:
-            # Asked from the terminal: wait for a running ingest as `brief ingest` does, rather than skip the feed.
-            poller = FeedPoller(index, lock_timeout=index.settings.ingest_lock_timeout)
-            for result in poller.poll_all(urls or index.settings.feeds, now=True):
-                detail = result.error or f"{result.new} new of {result.seen}"
-                click.echo(f"{result.status:12} {result.url}  {detail}")
-                if result.status in ("failed", "busy"):
-                    failed.append(result)
-        except INDEX_ERRORS as exc:
-            _fail(str(exc))
+        # Asked from the terminal: wait for a running ingest as `brief ingest` does, rather than skip the feed.
+        poller = FeedPoller(index, lock_timeout=index.settings.ingest_lock_timeout)
+        for result in poller.poll_all(urls or index.settings.feeds, now=True):
+            detail = result.error or f"{result.new} new of {result.seen}"
+            click.echo(f"{result.status:12} {result.url}  {detail}")
+            if result.status in ("failed", "busy"):
+                failed.append(result)
     feeds = FeedStates(index.store.path).all()
     if not feeds:
         click.echo("No feed has been polled yet (set FEEDS, or run `brief feeds --poll URL`).")
@@ -351,7 +335,7 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def stats_command(as_json: bool) -> None:
     """Counts by language, outlet and month."""
-    stats = _open_index().store.stats()
+    stats = open_index().store.stats()
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False))
         return
@@ -370,7 +354,7 @@ def stats_command(as_json: bool) -> None:
 @PROGRESS_OPTION
 def reindex_command(progress: bool | None) -> None:
     """Re-embed every stored article with the configured embedding model (after changing it)."""
-    index = _open_index()
+    index = open_index()
     report = _run_ingest(index, (), True, progress, before=index.reset_vectors)
     pending = index.store.stats()["pending"]
     if report.interrupted:

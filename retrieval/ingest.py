@@ -26,10 +26,11 @@ from .models import Article, Chunk
 from .phrases import phrase
 from .sources import Failure, Fetcher, read_source
 from .store import StoredArticle
+from .vectors import date_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestBusyError", "IngestInterrupted", "IngestReport", "Ingester", "ingest", "published_key"]
+__all__ = ["IngestBusyError", "IngestInterrupted", "IngestReport", "Ingester", "ingest"]
 
 
 @dataclass
@@ -52,11 +53,6 @@ class IngestReport:
             f"articles: {self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.duplicate} duplicate, {self.failed} failed{resumed}; {self.chunks} chunks; {self.seconds:.1f} s"
         )
-
-
-def published_key(article: Article) -> int:
-    """Dates as YYYYMMDD integers so Chroma can range-filter them; 0 when unknown."""
-    return int(article.published.strftime("%Y%m%d")) if article.published else 0
 
 
 @dataclass
@@ -83,7 +79,7 @@ class _Job:
             "article_id": article.id,
             "story_id": self.record.story_id,
             "source": article.source,
-            "published": published_key(article),
+            "published": date_key(article.published),
         }
 
 

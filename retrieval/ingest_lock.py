@@ -19,14 +19,13 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .errors import IngestBusyError
 from .phrases import phrase
+
+__all__ = ["IngestBusyError", "IngestInterrupted", "ingest_lock", "lock_path"]
 
 LOCK_NAME = "ingest.lock"
 _POLL = 0.2  # seconds between checks for a stop request while waiting
-
-
-class IngestBusyError(RuntimeError):
-    """Another ingest held the data directory for longer than the caller would wait."""
 
 
 class IngestInterrupted(Exception):

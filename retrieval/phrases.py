@@ -43,6 +43,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "ar": "لا تذكر المقالات المتوفرة لدي أين حدث ذلك.",
     },
     "closest_sources": {"en": "The closest articles I have:", "ar": "أقرب المقالات المتوفرة لدي:"},
+    "llm_failed": {
+        "en": "The generated answer failed, so this answer quotes the sources directly.",
+        "ar": "تعذّر إنشاء الإجابة، لذا تقتبس هذه الإجابة المصادر مباشرة.",
+    },
     "llm_fallback": {
         "en": "The language model was unavailable, so this answer quotes the sources directly.",
         "ar": "تعذّر الوصول إلى النموذج اللغوي، لذا تقتبس هذه الإجابة المصادر مباشرة.",

@@ -24,6 +24,7 @@ from .models import Hit
 from .question import Question, analyse, date_fit, focus_coverage
 from .store import fts_query
 from .textnorm import stems, tokens
+from .vectors import date_key
 
 LANGS = ("ar", "en")
 RRF_K = 60
@@ -131,9 +132,9 @@ class Retriever:
         if sources:
             clauses.append({"source": {"$in": sources}})
         if filters.since:
-            clauses.append({"published": {"$gte": int(filters.since.strftime("%Y%m%d"))}})
+            clauses.append({"published": {"$gte": date_key(filters.since)}})
         if filters.until:
-            clauses.append({"published": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
+            clauses.append({"published": {"$lte": date_key(filters.until)}})
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _rank_language(

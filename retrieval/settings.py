@@ -11,8 +11,10 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from .errors import BriefError
 
-class SettingsError(ValueError):
+
+class SettingsError(BriefError, ValueError):
     """Invalid settings, one line per setting: its name, the value given and what is allowed."""
 
 

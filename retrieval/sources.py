@@ -19,6 +19,7 @@ from ftfy import fix_encoding
 from ftfy.badness import badness
 
 from .datelines import parse_date, parse_dateline
+from .errors import SourceError
 from .lang import CONFIDENT, SUPPORTED, identify
 from .models import Article
 from .settings import Settings
@@ -37,10 +38,6 @@ MIN_LETTERS = 15  # fewer letters than a short sentence is no article ("â€™
 class Failure:
     origin: str
     reason: str
-
-
-class SourceError(Exception):
-    """A source that cannot be read or parsed; the message says why, for the user."""
 
 
 def stable_id(kind: str, key: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import chromadb
 import numpy as np
@@ -11,7 +12,12 @@ from chromadb.config import Settings as ChromaSettings
 from .errors import IndexMismatchError, IndexUnavailableError
 from .settings import Settings
 
-__all__ = ["IndexMismatchError", "IndexUnavailableError", "connect"]
+__all__ = ["IndexMismatchError", "IndexUnavailableError", "connect", "date_key"]
+
+
+def date_key(day: date | None) -> int:
+    """A date as the YYYYMMDD integer stored in vector metadata, so Chroma can range-filter it; 0 when unknown."""
+    return int(day.strftime("%Y%m%d")) if day else 0
 
 
 def connect(settings: Settings) -> chromadb.ClientAPI:

@@ -220,6 +220,12 @@ class FakeTelegram:
         self._new_update.set()
         return update
 
+    def redeliver(self, update: dict) -> None:
+        """Send an update again, as Telegram does when the bot's confirmation of it was lost."""
+        self.updates.append(update)
+        self.confirmed = 0
+        self._new_update.set()
+
     def message(
         self,
         text: str,

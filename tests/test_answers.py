@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 from pydantic import SecretStr
 
+from retrieval import citations
 from retrieval.answering import Answerer, check_question
 from retrieval.llm import LLMClient, Prompts
+from retrieval.phrases import phrase
 
 from .conftest import CORPUS, SEEDS, ingested
 from .servers import OpenAIChat, serving
@@ -239,6 +242,34 @@ def test_llm_failures_fall_back_to_extractive(llm_answerer, failure, store_index
     assert answer.notice == "The language model was unavailable, so this answer quotes the sources directly."
     assert answer.text.startswith("According to Sputnik")
     assert_grounded(answer, store_index)
+
+
+def test_a_server_side_llm_failure_is_one_log_line_and_an_extractive_answer(llm_answerer, caplog):
+    OpenAIChat.script = [{"status": 500}]
+    with caplog.at_level(logging.WARNING):
+        answer = llm_answerer.answer(PESKOV_EN)
+    assert answer.mode == "extractive" and answer.answered and answer.notice == phrase("llm_fallback", "en")
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.exc_info is None, "the endpoint's failure is not our bug: no traceback"
+    assert "Error code: 500 - scripted failure" in record.getMessage(), "why, from the server, in one line"
+
+
+def test_a_bug_in_our_llm_path_logs_its_traceback_and_still_answers(llm_answerer, caplog, monkeypatch):
+    """An IndexError in our own code is not "the language model was unavailable": the admin gets the traceback,
+    the user an extractive answer that does not blame the model."""
+
+    def broken(text: str, n_sources: int):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(citations, "check_citations", broken)
+    OpenAIChat.script = [{"content": "Peskov said Russia will keep mediating [1]."}]
+    with caplog.at_level(logging.WARNING):
+        answer = llm_answerer.answer(PESKOV_EN)
+    assert answer.mode == "extractive" and answer.answered
+    assert answer.notice == phrase("llm_failed", "en") != phrase("llm_fallback", "en")
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.exc_info is not None and record.exc_info[0] is IndexError
+    assert "Traceback" in caplog.text and "in broken" in caplog.text
 
 
 def test_llm_output_without_any_valid_citation_falls_back(llm_answerer):

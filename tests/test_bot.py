@@ -426,9 +426,7 @@ async def test_unknown_command_points_to_help_in_private_but_not_in_groups(bot):
 async def test_an_update_delivered_twice_is_answered_once(bot):
     update = bot.fake.message("What did Peskov say about mediation?", chat_id=221, user_id=221)
     await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 221 and "According to" in text_of(c))
-    bot.fake.updates.append(update)  # Telegram sends it again (its confirmation was lost)
-    bot.fake.confirmed = 0
-    bot.fake._new_update.set()
+    bot.fake.redeliver(update)  # Telegram sends it again (its confirmation was lost)
     assert await quiet(bot.fake, 221)
     assert len(bot.fake.sent(chat_id=221)) == 1
 

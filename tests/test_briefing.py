@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 import pytest
 
 from bot.formatting import briefing_html
+from retrieval import briefing as briefing_module
 from retrieval.briefing import WindowError, compose_briefing, parse_window
 from retrieval.index import Index
 from retrieval.ingest import ingest
+from retrieval.phrases import phrase
 from retrieval.render import source_line
 from retrieval.settings import Settings
 
@@ -156,6 +159,31 @@ def test_llm_briefing_summaries_are_validated(briefing_index, chat_server):
     assert set(numbers) == {"Reuters", "TASS"}
     assert f"[{numbers['Reuters']}]" in line and f"[{numbers['TASS']}]" in line
     assert "<source" in server.seen[0]["messages"][1]["content"]
+
+
+def test_llm_briefing_failures_are_told_apart_in_the_log(briefing_index, chat_server, caplog, monkeypatch):
+    """A failing endpoint is one warning line; a bug of ours (here our citation checker raising) is logged with its
+    traceback. Both keep the quoted lines."""
+    base, server = chat_server
+    server.script = [{"status": 500}]
+    llm = llm_for(briefing_index, base)
+    with caplog.at_level(logging.WARNING):
+        briefing = compose_briefing(briefing_index, *SEPTEMBER_2023, "en", llm=llm)
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.exc_info is None and "500" in record.getMessage() and briefing.mode == "extractive"
+    caplog.clear()
+
+    def broken(text: str, n_sources: int):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(briefing_module, "check_citations", broken)
+    server.script = [{"content": "The offensive began [1]."}]
+    with caplog.at_level(logging.WARNING):
+        briefing = compose_briefing(briefing_index, *SEPTEMBER_2023, "en", llm=llm)
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.exc_info is not None and record.exc_info[0] is IndexError
+    assert briefing.mode == "extractive" and briefing.notice == phrase("llm_failed", "en")
+    assert all(line.startswith(("According to", "Outlets")) for s in briefing.stories for line in s.lines)
 
 
 def test_llm_briefing_failure_keeps_the_quoted_lines(briefing_index, chat_server):

@@ -287,6 +287,7 @@ async def test_a_briefing_that_fails_to_build_is_retried_and_delivered_exactly_o
     assert store.deliveries(sub.id) == [], "the claim was released"
     failure = next(r for r in caplog.records if "1101" in r.getMessage())
     assert "IndexUnavailableError" in failure.getMessage() and "cannot reach the Chroma server" in failure.getMessage()
+    assert not failure.exc_info, "a product error (BriefError) says what to fix: no traceback, it is no bug"
 
     assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=15)) == 1, "the next pass sends it"
     assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=25)) == 0
