@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .chunking import split_sentences
 
-_MARKER = re.compile(r"\[\s*(\d+(?:\s*[,،]\s*\d+)*)\s*\]")
+_MARKER = re.compile(r"\[\s*(\d{1,4}(?:\s*[,،]\s*\d{1,4})*)\s*\]")  # a 5000-digit "number" is no source
 
 
 @dataclass
