@@ -17,8 +17,8 @@ from retrieval.ingest import ingest
 from retrieval.llm import LLMClient
 
 from .conftest import CORPUS, ingested
+from .helpers import assert_grounded
 from .servers import OpenAIChat, serving
-from .test_answers import assert_grounded
 
 RULES = CORPUS.parent / "corpus_rules"
 

@@ -14,6 +14,7 @@ from retrieval.llm import LLMClient, Prompts
 from retrieval.phrases import phrase
 
 from .conftest import CORPUS, SEEDS, ingested
+from .helpers import assert_grounded
 from .servers import OpenAIChat, serving
 
 FIGURES = CORPUS.parent / "corpus_figures"
@@ -28,22 +29,6 @@ def store_index(tmp_path_factory, embedder):
 @pytest.fixture
 def answerer(store_index):
     return Answerer(store_index, use_llm=False)
-
-
-def assert_grounded(answer, index):
-    """Every line cites [n], every n resolves to a stored article, every quote is verbatim in that article."""
-    assert answer.citations
-    numbers = {c.n for c in answer.citations}
-    for line in answer.text.splitlines():
-        if line.endswith(":") and "[" not in line:
-            continue  # a framing line ("Outlets give different figures:")
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", line)}
-        assert cited and cited <= numbers, line
-    for citation in answer.citations:
-        article = index.store.get(citation.article_id).article
-        for part in citation.quote.split(" … "):
-            assert part in article.text
-        assert citation.source == article.source and citation.url == article.url
 
 
 def test_arabic_question_gets_an_arabic_answer_citing_the_seed(answerer, store_index):

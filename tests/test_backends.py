@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,8 @@ from retrieval.settings import Settings
 from retrieval.vectors import IndexMismatchError
 
 from .conftest import CORPUS, SEEDS
+from .helpers import free_port
 from .servers import OpenAIEmbeddings, serving
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_openai_compatible_embeddings_backend(tmp_path):

@@ -532,7 +532,7 @@ async def test_webhook_mode_with_secret_token(bot_index):
 
     from bot.app import webhook_options
 
-    from .test_backends import free_port
+    from .helpers import free_port
 
     fake = FakeTelegram()
     base = await fake.start()
@@ -627,7 +627,7 @@ async def test_questions_that_waited_are_not_refused_by_the_rate_limit(bot):
 
 # -- start-up errors (the `brief` console script, as a user runs it) -------------------------------------------------
 def run_brief(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    from .test_cli import BRIEF
+    from .helpers import BRIEF
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "EMBEDDING_", "OPENAI_", "TELEGRAM_"))}
     return subprocess.run(
@@ -651,7 +651,7 @@ def test_invalid_settings_get_one_line_each_not_a_traceback(tmp_path, command):
 
 
 def test_run_with_an_unreachable_bot_api_says_so_in_one_line(tmp_path):
-    from .test_backends import free_port
+    from .helpers import free_port
 
     address = f"http://127.0.0.1:{free_port()}/bot"
     result = run_brief(tmp_path, "run", TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=address)

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from .conftest import CORPUS, SEEDS
-
-BRIEF = str(Path(sys.executable).with_name("brief"))
-
-
-def brief(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "EMBEDDING_", "OPENAI_"))}
-    env["BRIEF_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [BRIEF, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300, cwd=data_dir.parent
-    )
+from .helpers import brief
 
 
 @pytest.fixture(scope="module")

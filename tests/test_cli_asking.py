@@ -7,7 +7,7 @@ import re
 import pytest
 
 from .conftest import ingested, jsonl
-from .test_cli import brief
+from .helpers import brief
 
 PEACEKEEPERS = {
     "id": "reuters-peacekeepers-2024",

@@ -14,8 +14,8 @@ from retrieval.search import Retriever
 from retrieval.sources import Article, Failure, read_source
 
 from .conftest import ingest_lock_held_elsewhere
+from .helpers import brief
 from .servers import serving, static_site
-from .test_cli import brief
 
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Caucasus Wire</title>
 <item><title>Armenia and Azerbaijan open a border crossing near Ijevan</title><link>http://127.0.0.1:9/ijevan</link>

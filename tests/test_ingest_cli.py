@@ -15,8 +15,7 @@ from retrieval.index import Index
 from retrieval.settings import Settings
 
 from .conftest import ingest_lock_held_elsewhere
-from .test_cli import BRIEF
-from .test_kill import counts, write_corpus
+from .helpers import BRIEF, counts, write_corpus
 
 SMALL = "Border quiet\n\nThe border near Ijevan was quiet on Tuesday, the Armenian defence ministry said."
 

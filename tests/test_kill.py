@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -13,30 +11,9 @@ from retrieval.index import Index
 from retrieval.search import Retriever
 from retrieval.settings import Settings
 
-from .test_cli import BRIEF, brief
+from .helpers import BRIEF, brief, counts, write_corpus
 
 ARTICLES = 40  # enough that a kill after the first one lands mid-way
-PLACES = ["Goris", "Jermuk", "Sotk", "Tavush", "Lachin", "Shusha", "Agdam", "Kalbajar", "Fuzuli", "Jabrayil"]
-
-
-def write_corpus(folder, n: int) -> None:
-    rng = random.Random(5)
-    for i in range(n):
-        place = PLACES[i % len(PLACES)]
-        sentences = [
-            f"Report {i}: officials in {place} described incident number {i * 7 + 3} on the border.",
-            f"Witnesses counted {rng.randint(2, 900)} shells near {place} on day {i}.",
-            f"The ministry said {rng.randint(1, 60)} people were evacuated from village {i}.",
-        ]
-        (folder / f"report_{i:03}.txt").write_text(f"Border report {i} from {place}\n\n" + " ".join(sentences), "utf-8")
-
-
-def counts(db_path) -> dict[str, int]:
-    try:
-        with sqlite3.connect(db_path, timeout=10) as db:
-            return dict(db.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
-    except sqlite3.OperationalError:  # the file exists, its schema not yet: nothing indexed
-        return {}
 
 
 def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):

@@ -14,8 +14,8 @@ import time
 
 from .conftest import SEED_FILE, ingested
 from .fake_telegram import FakeTelegram
+from .helpers import BRIEF
 from .test_bot import TOKEN, Bot
-from .test_cli import BRIEF
 
 QUESTIONS = [
     "What did Peskov say about Russian mediation?",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import BRIEF
+from .helpers import BRIEF
 
 ROOT = Path(__file__).resolve().parents[1]
 

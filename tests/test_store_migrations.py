@@ -15,7 +15,7 @@ from retrieval.migrations import MIGRATIONS, NewerStoreError, migrate
 from retrieval.store import Store, fts_query
 from retrieval.textnorm import tokens
 
-from .test_cli import brief
+from .helpers import brief
 
 DUMP = Path(__file__).resolve().parent / "data" / "store_61e1abb.sql"
 STORE_MIGRATIONS = ["m001_initial", "m002_chunks_embedded", "m003_no_schema_version"]
