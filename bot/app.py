@@ -13,8 +13,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    PersistenceInput,
-    PicklePersistence,
     filters,
 )
 
@@ -23,12 +21,11 @@ from retrieval.settings import Settings
 
 from . import handlers, subscription_handlers
 from .delivery import start_schedules
-from .feedback import FeedbackStore
 from .health import IndexHealth
 from .journal import JournaledProcessor, JournaledQueue, UpdateJournal
 from .retrying import RetryingRateLimiter
 from .service import ChatService
-from .subscriptions import SubscriptionStore
+from .storage import BotStores
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +87,17 @@ def build_application(settings: Settings, service: ChatService) -> Application:
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set: get a token from @BotFather, or use `brief chat` to try the bot")
     only_new = filters.UpdateType.MESSAGE  # an edited message is not a new question
-    persistence = PicklePersistence(
-        settings.data_dir / "bot_state.pickle",
-        store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
-    )
-    subscriptions = SubscriptionStore(settings.subscriptions_url)
+    # One database (migrated at open) for subscriptions, feedback, remembered answers, /lang and the journal.
+    stores = BotStores.open(settings.subscriptions_url, settings.data_dir)
     token = settings.telegram_token.get_secret_value()
     bot_id = int(token.split(":")[0]) if token.split(":")[0].isdigit() else 0  # a token is "<bot id>:<secret>"
-    journal = UpdateJournal(subscriptions.engine, bot_id)  # the bot's database also journals incoming updates
+    journal = UpdateJournal(stores.engine, bot_id)  # the bot's database also journals incoming updates
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .persistence(persistence)
+        .persistence(stores.persistence)
         .rate_limiter(RetryingRateLimiter(max_retries=3))
         .update_queue(JournaledQueue(journal))
         .concurrent_updates(JournaledProcessor(journal))
@@ -114,8 +108,9 @@ def build_application(settings: Settings, service: ChatService) -> Application:
     application.bot_data.update(
         service=service,
         executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
-        feedback=FeedbackStore(settings.data_dir / "feedback.sqlite3"),
-        subscriptions=subscriptions,
+        feedback=stores.feedback,
+        subscriptions=stores.subscriptions,
+        answers=stores.answers,
         health=IndexHealth(service.index),
     )
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS

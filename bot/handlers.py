@@ -21,11 +21,11 @@ from retrieval.phrases import phrase
 
 from .formatting import esc, split_html, to_plain
 from .health import IndexHealth, IndexUnreadableError
+from .remembered import AnswerMemory
 from .service import ChatService, Reply
 
 log = logging.getLogger(__name__)
 
-MAX_REMEMBERED = 500  # answers kept per chat for follow-ups and buttons
 LATE_AFTER = timedelta(minutes=2)  # a question older than this (queued while the bot was down) is answered with a note
 
 
@@ -91,6 +91,8 @@ async def send_reply(
             sent.append(await _send_piece(context, chat_id, piece, markup, thread_id, reply_to, target))
         except ChatMigrated as migrated:
             context.application.migrate_chat_data(old_chat_id=chat_id, new_chat_id=migrated.new_chat_id)
+            if "answers" in context.bot_data:
+                await asyncio.to_thread(answers_of(context).move_chat, chat_id, migrated.new_chat_id)
             if on_migrated is not None:
                 on_migrated(chat_id, migrated.new_chat_id)
             chat_id = migrated.new_chat_id
@@ -123,19 +125,22 @@ async def _send_piece(context, chat_id, piece, markup, thread_id, reply_to, targ
     raise AssertionError("unreachable")
 
 
-def remember(context: ContextTypes.DEFAULT_TYPE, messages: list[Message], answer: Answer) -> None:
-    answers = context.chat_data.setdefault("answers", {})
-    for message in messages:
-        answers[message.message_id] = answer
-    while len(answers) > MAX_REMEMBERED:
-        answers.pop(next(iter(answers)))
+def answers_of(context: ContextTypes.DEFAULT_TYPE) -> AnswerMemory:
+    return context.bot_data["answers"]
 
 
-def previous_answer(context: ContextTypes.DEFAULT_TYPE, message: Message) -> Answer | None:
+async def remember(context: ContextTypes.DEFAULT_TYPE, messages: list[Message], answer: Answer) -> None:
+    """Kept (as JSON, in the bot's database) for the buttons under these messages and replies to them."""
+    if messages:
+        ids = [m.message_id for m in messages]
+        await asyncio.to_thread(answers_of(context).remember, messages[0].chat_id, ids, answer)
+
+
+async def previous_answer(context: ContextTypes.DEFAULT_TYPE, message: Message) -> Answer | None:
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         return None
-    return context.chat_data.get("answers", {}).get(replied.message_id)
+    return await asyncio.to_thread(answers_of(context).get, message.chat_id, replied.message_id)
 
 
 class StreamEditor:
@@ -198,7 +203,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         )
         on_partial = StreamEditor(loop, placeholder, interval).push
     health = health_of(context)
-    work = partial(service.answer, question, preferred, previous_answer(context, message), on_partial)
+    work = partial(service.answer, question, preferred, await previous_answer(context, message), on_partial)
 
     def checked_work() -> Reply:
         health.check()  # in the worker, right before the index is read
@@ -220,7 +225,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         reply = Reply(note + reply.html, reply.buttons, reply.answer)
     sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
     if reply.answer is not None:
-        remember(context, sent, reply.answer)
+        await remember(context, sent, reply.answer)
 
 
 async def show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int, thread_id: int | None, delay: float) -> None:
@@ -337,7 +342,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """The buttons under an answer: "Sources" shows the quoted sentences; 👍/👎 record feedback."""
     query = update.callback_query
     message = query.message
-    answer = context.chat_data.get("answers", {}).get(message.message_id) if message else None
+    answer = await asyncio.to_thread(answers_of(context).get, message.chat.id, message.message_id) if message else None
     lang = answer.lang if answer else user_lang(update, context)
     if answer is None:
         await query.answer(phrase("answer_expired", lang), show_alert=True)
@@ -349,15 +354,21 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     elif query.data in ("fb:+", "fb:-"):
         vote = 1 if query.data == "fb:+" else -1
         user_id = update.effective_user.id if update.effective_user else None
-        context.bot_data["feedback"].record(user_id, message.chat.id, vote, answer)
+        await asyncio.to_thread(context.bot_data["feedback"].record, user_id, message.chat.id, vote, answer)
         await query.answer(phrase("thanks_feedback", lang))
     else:
         await query.answer()
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group became a supergroup: its stored data (answers for follow-ups) moves to the new chat id."""
-    context.application.migrate_chat_data(message=update.effective_message)
+    """A group became a supergroup: its remembered answers (for buttons and follow-ups) move to the new chat id."""
+    message = update.effective_message
+    context.application.migrate_chat_data(message=message)
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    else:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    await asyncio.to_thread(answers_of(context).move_chat, old, new)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import BigInteger, DateTime, Integer, Text, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from telegram import Bot, Update
 from telegram.ext import SimpleUpdateProcessor
+
+from .db import Base, migrate
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,7 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class JournalBase(DeclarativeBase):
-    pass
-
-
-class JournaledUpdate(JournalBase):
+class JournaledUpdate(Base):
     __tablename__ = "update_journal"
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # ids are per bot
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -52,7 +50,7 @@ class UpdateJournal:
     def __init__(self, engine: Engine, bot_id: int):
         self.engine, self.bot_id = engine, bot_id
         self._marked = 0
-        JournalBase.metadata.create_all(engine)
+        migrate(engine)
 
     def record(self, item: Update) -> bool:
         """Store an incoming update; False when it was already recorded (delivered twice: handle it once)."""

@@ -1,5 +1,5 @@
-"""Subscriptions and deliveries, in SQLite under the data directory or any database SQLAlchemy reaches
-(DATABASE_URL, e.g. PostgreSQL). The schema carries a version so later changes migrate instead of breaking."""
+"""Subscriptions and deliveries, in the bot's database (bot.db: SQLite under the data directory, or PostgreSQL
+through DATABASE_URL; its schema is migrated by Alembic)."""
 
 from __future__ import annotations
 
@@ -15,24 +15,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
     delete,
     select,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .db import Base, open_database
 from .schedule import Schedule
-
-SCHEMA_VERSION = 1
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class SchemaVersion(Base):
+    """Kept for the releases before Alembic, which read it: a version above theirs makes them refuse to start."""
+
     __tablename__ = "schema_version"
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
 
@@ -72,18 +69,9 @@ def _naive(moment: datetime) -> datetime:
 
 
 class SubscriptionStore:
-    def __init__(self, url: str):
-        self.engine = create_engine(url)
-        Base.metadata.create_all(self.engine)
-        with Session(self.engine) as session, session.begin():
-            current = session.scalar(select(SchemaVersion.version))
-            if current is None:
-                session.add(SchemaVersion(version=SCHEMA_VERSION))
-            elif current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"the subscription database has schema {current}, newer than this code's "
-                    f"{SCHEMA_VERSION}: upgrade Caucasus Brief"
-                )
+    def __init__(self, database: str | Engine):
+        """`database`: an engine on the migrated bot database, or a URL to open (and migrate) one."""
+        self.engine = open_database(database) if isinstance(database, str) else database
 
     def subscribe(
         self, chat_id: int, kind: str, schedule: Schedule, created_by: int | None, title: str | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from .datelines import strip_dateline
 from .models import Article, Hit
@@ -51,3 +51,16 @@ class Answer:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Answer:
+        """The inverse of `to_json`; keys this release does not know (written by a newer one) are ignored."""
+        values = _known(cls, data)
+        for name in ("citations", "related"):
+            values[name] = [Citation(**_known(Citation, c)) for c in values.get(name, [])]
+        return cls(**values)
+
+
+def _known(record: type, data: dict) -> dict:
+    names = {f.name for f in fields(record)}
+    return {key: value for key, value in data.items() if key in names}

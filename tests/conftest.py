@@ -104,3 +104,42 @@ def ingested(directory: Path, embedder: SessionEmbedder, *sources: Path) -> Iter
         yield index
     finally:
         index.close()
+
+
+# -- the bot database on SQLite and on PostgreSQL ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[str]:
+    """A real PostgreSQL 16 server (pgserver, from its wheel) for the whole session; its admin URL for psycopg."""
+    try:
+        import pgserver
+        import psycopg  # noqa: F401 - the driver the URL names
+    except ImportError as error:
+        pytest.skip(f"PostgreSQL tests need the test extra (pip install -e '.[test]'): {error}")
+    try:
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    except Exception as error:  # no shared memory, no permission, …: say why rather than fail every test
+        pytest.skip(f"could not start a PostgreSQL server here: {error}")
+    yield server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    server.cleanup()
+
+
+def new_postgres_database(admin_url: str) -> str:
+    """A fresh, empty database on the test server; its URL."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"bot_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return admin_url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bot_database_url(request, tmp_path) -> str:
+    """An empty bot database, once on SQLite and once on PostgreSQL (the same tests run against both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    return new_postgres_database(request.getfixturevalue("postgres_server"))

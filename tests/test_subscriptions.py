@@ -1,10 +1,16 @@
-"""Daily briefings: schedules across DST, the delivery record, and delivery end to end with an injected clock."""
+"""Daily briefings: schedules across DST, the delivery record, and delivery end to end with an injected clock.
+
+The store-level and end-to-end tests run twice: on SQLite and on a real PostgreSQL server (`bot_database_url`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,8 +64,8 @@ def test_a_missed_slot_is_due_within_two_hours_only_and_only_once():
     assert schedule.due(slot + timedelta(minutes=30), {slot}) is None
 
 
-def test_store_claims_a_slot_once_and_survives_reopening(tmp_path):
-    url = f"sqlite:///{tmp_path / 'subs.sqlite3'}"
+def test_store_claims_a_slot_once_and_survives_reopening(bot_database_url):
+    url = bot_database_url
     store = SubscriptionStore(url)
     sub = store.subscribe(101, "user", Schedule(8, 0, "UTC", "en"), 101)
     slot = utc(2026, 5, 1, 8, 0)
@@ -74,12 +80,35 @@ def test_store_claims_a_slot_once_and_survives_reopening(tmp_path):
     assert reopened.get(101) is None and reopened.get(202).id == sub.id
 
 
+def test_concurrent_claims_from_many_connections_win_each_slot_once(bot_database_url):
+    """Two bot processes each have their own engine: the unique claim, not the process, is the guard."""
+    setup = SubscriptionStore(bot_database_url)
+    subs = [setup.subscribe(chat, "user", Schedule(8, 0, "UTC", "en"), chat) for chat in range(300, 320)]
+    slot = utc(2026, 5, 1, 8, 0)
+    racers = 6
+    stores = [SubscriptionStore(bot_database_url) for _ in range(racers)]  # each its own engine and pool
+    together = threading.Barrier(racers, timeout=30)
+
+    def race(store: SubscriptionStore) -> list[int]:
+        won = []
+        for sub in subs:
+            together.wait()  # every racer claims this slot at the same moment
+            if store.claim(sub.id, sub.chat_id, slot):
+                won.append(sub.id)
+        return won
+
+    with ThreadPoolExecutor(racers) as pool:
+        won = [(n, sub_id) for n, claims in enumerate(pool.map(race, stores)) for sub_id in claims]
+    assert sorted(sub_id for _, sub_id in won) == sorted(sub.id for sub in subs), "every slot claimed exactly once"
+    assert all(len(setup.deliveries(sub.id)) == 1 for sub in subs)
+
+
 # -- end to end -----------------------------------------------------------------------------------------------------
 @pytest.fixture
-async def running(bot_index, tmp_path):  # noqa: F811 - the fixture imported above
+async def running(bot_index, bot_database_url):  # noqa: F811 - the fixture imported above
     fake = FakeTelegram()
     base = await fake.start()
-    runner = Bot(bot_index, fake, base, database_url=f"sqlite:///{tmp_path / 'subs.sqlite3'}")
+    runner = Bot(bot_index, fake, base, database_url=bot_database_url)
     await runner.start()
     yield runner
     await runner.stop()
@@ -315,3 +344,48 @@ async def test_one_subscribers_telegram_error_does_not_stop_the_next(running, ca
     del fake.chat_failures[1201]
     assert await deliver_due(CallbackContext(app), now + timedelta(minutes=10)) == 1
     assert len(fake.sent(chat_id=1201)) == 1 and len(fake.sent(chat_id=1202)) == 1
+
+
+def deliver_from_another_bot(bot_index, url: str, now: datetime, ready: threading.Barrier) -> list[int]:  # noqa: F811
+    """A second bot (its own Application, engine, event loop and Telegram) delivering against the same database, in
+    a thread: both bots' deliveries really run at the same time. Returns the chats it sent a briefing to."""
+
+    async def run() -> list[int]:
+        fake = FakeTelegram()
+        runner = Bot(bot_index, fake, await fake.start(), database_url=url)
+        await runner.start()
+        try:
+            ready.wait()
+            await deliver_due(CallbackContext(runner.app), now)
+            return [int(c.params["chat_id"]) for c in fake.sent()]
+        finally:
+            await runner.stop()
+            await fake.stop()
+
+    return asyncio.run(run())
+
+
+async def test_two_bots_on_one_database_send_each_slot_exactly_once(bot_index, bot_database_url):  # noqa: F811
+    store = SubscriptionStore(bot_database_url)
+    chats = list(range(2001, 2031))
+    for chat in chats:
+        store.subscribe(chat, "user", Schedule(7, 0, "UTC", "en"), chat)
+    now = utc(2026, 7, 1, 7, 5)
+    ready = threading.Barrier(2)
+    other = asyncio.get_running_loop().run_in_executor(
+        None, deliver_from_another_bot, bot_index, bot_database_url, now, ready
+    )
+    fake = FakeTelegram()
+    runner = Bot(bot_index, fake, await fake.start(), database_url=bot_database_url)
+    await runner.start()
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, ready.wait)
+        await deliver_due(CallbackContext(runner.app), now)
+        theirs = await other
+    finally:
+        await runner.stop()
+        await fake.stop()
+    ours = [int(c.params["chat_id"]) for c in fake.sent()]
+    sent = Counter(ours + theirs)
+    assert set(sent) == set(chats) and set(sent.values()) == {1}, f"each chat exactly once: {sent}"
+    assert all(d.sent_at is not None for chat in chats for d in store.deliveries(store.get(chat).id))
