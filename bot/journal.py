@@ -44,7 +44,7 @@ class JournaledUpdate(Base):
 
 
 class UpdateJournal:
-    """The `update_journal` table in the bot's database (the subscriptions database), for the bot `bot_id`
+    """The `update_journal` table in the bot's database (bot.db), for the bot `bot_id`
     (update ids are counted per bot: another token on the same database has its own)."""
 
     def __init__(self, engine: Engine, bot_id: int):

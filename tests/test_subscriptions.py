@@ -371,7 +371,7 @@ async def test_two_bots_on_one_database_send_each_slot_exactly_once(bot_index, b
     for chat in chats:
         store.subscribe(chat, "user", Schedule(7, 0, "UTC", "en"), chat)
     now = utc(2026, 7, 1, 7, 5)
-    ready = threading.Barrier(2)
+    ready = threading.Barrier(2, timeout=60)  # a bot that failed to start breaks it instead of hanging the other
     other = asyncio.get_running_loop().run_in_executor(
         None, deliver_from_another_bot, bot_index, bot_database_url, now, ready
     )
@@ -389,3 +389,21 @@ async def test_two_bots_on_one_database_send_each_slot_exactly_once(bot_index, b
     sent = Counter(ours + theirs)
     assert set(sent) == set(chats) and set(sent.values()) == {1}, f"each chat exactly once: {sent}"
     assert all(d.sent_at is not None for chat in chats for d in store.deliveries(store.get(chat).id))
+
+
+async def test_answer_buttons_work_after_a_restart_and_nothing_is_pickled(running):
+    """Remembered answers and /lang live in the bot database (SQLite or PostgreSQL) as JSON: no pickle file."""
+    fake = running.fake
+    fake.message("What did Peskov say about Russian mediation?", chat_id=1301, user_id=1301)
+    await fake.wait_for(lambda c: int(c.params["chat_id"]) == 1301 and "According to" in text_of(c))
+    message = {**fake.messages[(1301, max(k[1] for k in fake.messages if k[0] == 1301))]}
+    await running.restart()
+    fake.callback("src", message, user_id=1301)
+    quotes = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 1301 and "<blockquote>" in text_of(c))
+    assert "روسيا ستواصل التوسط" in text_of(quotes)
+    fake.callback("fb:-", message, user_id=1301)
+    await fake.wait_for(lambda c: c.params.get("text") == "Thank you for the feedback.", method="answerCallbackQuery")
+    (vote,) = [v for v in running.app.bot_data["feedback"].all() if v["chat_id"] == 1301]
+    assert vote["vote"] == -1 and "Peskov" in vote["question"]
+    data_dir = running.index.settings.data_dir
+    assert not list(data_dir.glob("*.pickle")) and not (data_dir / "feedback.sqlite3").exists()
