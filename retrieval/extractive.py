@@ -1,11 +1,11 @@
 """Extractive answers: the one sentence that answers the question, attributed and cited, or an honest refusal.
 
-No generative model ships offline (FACTS.md), so the default answer quotes the sources. On a store where every
-sentence is about one war, similarity alone always finds something, so a sentence answers only if it carries what
-is asked (a date for "when", a number for "how many" …) and covers the question's focus (its entities and rare
-words, weighted by how rare they are in the store). Whether to answer at all is decided from features relative to
-the candidate pool (how far the best sentence stands above the rest), not from an absolute cosine, by a small
-logistic model calibrated on same-topic pools (bench/calibrate.py).
+No generative model that installs offline answers usably (a 270M model invents names), so the default answer quotes the
+sources. On a store where every sentence is about one war, similarity alone always finds something, so a sentence
+answers only if it carries what is asked (a date for "when", a number for "how many" …) and covers the question's focus
+(its entities and rare words, weighted by how rare they are in the store). Whether to answer at all is decided from
+features relative to the candidate pool (how far the best sentence stands above the rest), not from an absolute cosine,
+by a small logistic model calibrated on same-topic pools (bench/calibrate.py).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def client_errors() -> tuple[type[Exception], ...]:
     import openai
 
     errors: list[type[Exception]] = [openai.OpenAIError, httpx.HTTPError, json.JSONDecodeError]
-    try:  # openai 3.x talks through httpx2 (FACTS.md)
+    try:  # openai 3.x talks through httpx2, not httpx
         import httpx2
 
         errors.append(httpx2.HTTPError)

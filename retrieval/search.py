@@ -1,7 +1,8 @@
 """Hybrid multilingual retrieval.
 
 Each language is searched on its own and the lists are interleaved: with every passage about the same war, a
-multilingual model prefers same-language text, so a single mixed ranking buries the other language (FACTS.md).
+multilingual model prefers same-language text, so a single mixed ranking buries the other language (on real news:
+9% of other-language answers in a mixed top 5, against 50% with the languages ranked apart).
 Within a language, a chunk's dense score is its own similarity plus its article's (article context lifts the right
 sentence of the right article), fused by reciprocal rank with BM25 over chunks and over whole articles, whose query
 is expanded with the glossary's names in both languages.

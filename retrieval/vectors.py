@@ -53,7 +53,8 @@ def delete_article_vectors(client: chromadb.ClientAPI, name: str, article_ids: S
 
 
 class VectorIndex:
-    """Two collections: `<name>_chunks` (one vector per chunk) and `<name>_articles` (mean of its chunks)."""
+    """Two collections: `<name>_chunks` (one vector per chunk) and `<name>_articles` (by default the embedded title
+    and opening of the article; the mean of its chunks with ARTICLE_VECTOR=mean)."""
 
     def __init__(self, client: chromadb.ClientAPI, name: str, model_name: str):
         self.client = client
