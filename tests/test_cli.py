@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, SEEDS
+from .conftest import CORPUS, SEEDS, ingested
 from .helpers import brief
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
+def data_dir(tmp_path_factory, embedder) -> Path:
+    """Ingested in-process with the session's model (each text embedded once per session); the CLI runs below read
+    it as a user's later `brief` commands would. `brief ingest` itself is run in test_ingest_cli and test_kill."""
     path = tmp_path_factory.mktemp("cli") / "data"
-    result = brief(path, "ingest", str(SEEDS), str(CORPUS))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith("articles: 8 new, 0 updated, 0 unchanged, 0 duplicate, 0 failed;")
+    with ingested(path, embedder, SEEDS, CORPUS) as index:
+        assert index.store.stats()["articles"] == 8
     return path
 
 

@@ -13,7 +13,7 @@ from retrieval.settings import Settings
 
 from .helpers import BRIEF, brief, counts, write_corpus
 
-ARTICLES = 40  # enough that a kill after the first one lands mid-way
+ARTICLES = 24  # enough that a kill after the first one lands mid-way
 
 
 def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
