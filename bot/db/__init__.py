@@ -19,6 +19,8 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.orm import DeclarativeBase
 
+from retrieval.errors import BriefError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,7 +32,7 @@ class Base(DeclarativeBase):
     """Every table of the bot's database (the migrations, not this metadata, create them)."""
 
 
-class DatabaseTooNewError(RuntimeError):
+class DatabaseTooNewError(BriefError, RuntimeError):
     """The database was migrated by a newer release than this code."""
 
 
