@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from retrieval.answering import Answerer, check_question
 from retrieval.answers import Answer
@@ -75,7 +76,7 @@ class ChatService:
         stats = self.index.store.stats()
         if not stats["articles"]:
             return self.text("store_empty", lang)
-        first, last = (render_date(d, lang) for d in stats["date_range"])
+        first, last = (render_date(date.fromisoformat(d), lang) for d in stats["date_range"])
         lines = [
             esc(
                 phrase(

@@ -186,6 +186,7 @@ class Answerer:
         from .citations import check_citations
 
         sources = evidence.hits[:LLM_SOURCES]  # re-ranked by the question analysis
+        assert self.llm is not None  # called only when a model is configured
         raw = self.llm.generate(standalone, lang, sources, on_partial)  # a follow-up, as rewritten
         if not raw.strip():
             raise LLMUnusableError("empty answer")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
+from datetime import date
 
 from .datelines import strip_dateline
-from .models import Article, Hit
+from .models import Article, Hit, json_record
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Citation:
     url: str
     title: str
     source: str
-    published: str | None
+    published: date | None
     lang: str
     quote: str  # the exact source sentence(s) the claim rests on, without the dateline opening the article
 
@@ -25,11 +26,17 @@ class Citation:
         return cls(n, hit.article_id, hit.url, hit.title, hit.source, hit.published, hit.lang, unquoted_dateline(quote))
 
     @classmethod
+    def from_json(cls, data: dict) -> Citation:
+        values = _known(cls, data)
+        published = values.get("published")
+        values["published"] = date.fromisoformat(published) if isinstance(published, str) else published
+        return cls(**values)
+
+    @classmethod
     def from_article(cls, n: int, article: Article, quote: str) -> Citation:
         """A citation of a whole article (a briefing's story), not of a retrieved passage."""
-        published = article.published.isoformat() if article.published else None
         quote = unquoted_dateline(quote)
-        return cls(n, article.id, article.url, article.title, article.source, published, article.lang, quote)
+        return cls(n, article.id, article.url, article.title, article.source, article.published, article.lang, quote)
 
 
 def unquoted_dateline(quote: str) -> str:
@@ -50,14 +57,14 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # a refusal's closest articles: not evidence, no quotes
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return json_record(self)
 
     @classmethod
     def from_json(cls, data: dict) -> Answer:
         """The inverse of `to_json`; keys this release does not know (written by a newer one) are ignored."""
         values = _known(cls, data)
         for name in ("citations", "related"):
-            values[name] = [Citation(**_known(Citation, c)) for c in values.get(name, [])]
+            values[name] = [Citation.from_json(c) for c in values.get(name, [])]
         return cls(**values)
 
 

@@ -8,7 +8,7 @@ carry them, how recent they are and how many languages report them.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -21,7 +21,7 @@ from .figures import figures, figures_disagree
 from .glossary import default_glossary
 from .index import Index
 from .llm import NO_ANSWER, LLMClient, fallback_notice
-from .models import Article
+from .models import Article, json_record
 from .phrases import attributed, phrase, render_date, render_span
 from .render import PLAIN, Markup, sources_block
 
@@ -54,8 +54,8 @@ class Story:
 @dataclass
 class Briefing:
     lang: str
-    since: str
-    until: str
+    since: date
+    until: date
     stories: list[Story] = field(default_factory=list)
     text: str = ""
     mode: str = "extractive"  # "llm" when a model wrote the story summaries
@@ -67,7 +67,7 @@ class Briefing:
         return [a for s in self.stories for a in s.new_article_ids]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return json_record(self)
 
 
 def group_events(index: Index, articles: list[Article], story_of: dict[str, str]) -> list[list[Article]]:
@@ -95,10 +95,16 @@ def group_events(index: Index, articles: list[Article], story_of: dict[str, str]
     return list(merged.values())
 
 
+def _day(article: Article) -> date:
+    """A briefing's articles are the dated ones of its window (`ArticleStore.articles_between`)."""
+    assert article.published is not None, article.id
+    return article.published
+
+
 def _close(a: list[Article], b: list[Article], vectors: dict[str, np.ndarray]) -> bool:
     for x in a:
         for y in b:
-            if x.id not in vectors or y.id not in vectors or abs((x.published - y.published).days) > EVENT_DAYS:
+            if x.id not in vectors or y.id not in vectors or abs((_day(x) - _day(y)).days) > EVENT_DAYS:
                 continue
             if float(vectors[x.id] @ vectors[y.id]) < SAME_EVENT[x.lang == y.lang]:
                 continue
@@ -128,7 +134,7 @@ def compose_briefing(
     """The briefing for [since, until]; articles in `already_sent` count as known: a story with nothing new is
     left out, a known story with new articles is "developing"."""
     already_sent = already_sent or set()
-    briefing = Briefing(lang, since.isoformat(), until.isoformat(), follows_last=bool(already_sent))
+    briefing = Briefing(lang, since, until, follows_last=bool(already_sent))
     articles = index.store.published_between(since, until)
     story_of = index.store.story_ids([a.id for a in articles])
     events = group_events(index, articles, story_of)
@@ -174,7 +180,7 @@ def _summarize(llm: LLMClient, story: Story, fresh: list[Article], lang: str, nu
 def _rank(group: list[Article], until: date) -> float:
     outlets = {a.source for a in group}
     langs = {a.lang for a in group}
-    age = min((until - a.published).days for a in group)
+    age = min((until - _day(a)).days for a in group)
     return 2.0 * len(outlets) + len(langs) + 1.0 / (1 + max(age, 0))
 
 
@@ -200,8 +206,7 @@ def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
             numbers[article.id] = len(numbers) + 1
             citations[article.id] = Citation.from_article(numbers[article.id], article, quote)
         story_citations.append(citations[article.id])
-        published = article.published.isoformat() if article.published else None
-        lines.append(attributed(quote, article.lang, article.source, published, numbers[article.id], lang))
+        lines.append(attributed(quote, article.lang, article.source, article.published, numbers[article.id], lang))
     differ = len(quotes) > 1 and figures_disagree(figures(quotes[0]), figures(quotes[1]))
     return Story(
         story_id=story_id,
@@ -222,7 +227,7 @@ def section_title(briefing: Briefing, status: str) -> str:
         return phrase("briefing_developing", briefing.lang)
     if briefing.follows_last:
         return phrase("briefing_new", briefing.lang)
-    window = render_span(date.fromisoformat(briefing.since), date.fromisoformat(briefing.until), briefing.lang)
+    window = render_span(briefing.since, briefing.until, briefing.lang)
     return phrase("briefing_window", briefing.lang, window=window)
 
 

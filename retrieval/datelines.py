@@ -112,15 +112,17 @@ def _looks_like_outlets(text: str, glossary: Glossary) -> bool:
     return _known_outlet(text, glossary) or (len(text) <= 40 and not re.search(r"\d", text))
 
 
-def _after(head: str, position: int, dash_needed: bool = False) -> int | None:
-    """Where the body goes on after a dateline ending at `position`: past its dash and spacing (None when a
-    dash is needed and there is none)."""
-    dash = _DASH_AFTER.match(head, position)
-    if dash:
+def _after(head: str, position: int) -> int:
+    """Where the body goes on after a dateline ending at `position`: past its dash (if any) and spacing."""
+    if dash := _DASH_AFTER.match(head, position):
         position = dash.end()
-    elif dash_needed:
-        return None
-    return _GAP_AFTER.match(head, position).end()
+    gap = _GAP_AFTER.match(head, position)  # matches the empty string: never None
+    return gap.end() if gap else position
+
+
+def _dashed(head: str, position: int) -> int | None:
+    """Like `_after`, for a dateline that needs a dash after it: None when there is none."""
+    return _after(head, position) if _DASH_AFTER.match(head, position) else None
 
 
 def parse_dateline(body: str, reference: datetime | None = None, glossary: Glossary | None = None) -> Dateline:
@@ -143,7 +145,7 @@ def parse_dateline(body: str, reference: datetime | None = None, glossary: Gloss
                     return Dateline(_split_outlets(outlet_text, glossary), when, end=lead + end)
         if when := parse_date(inner, reference):
             return Dateline([], when, end=lead + end)
-        dashed = _after(head, match.end(), dash_needed=True)
+        dashed = _dashed(head, match.end())
         if _known_outlet(inner, glossary) or (dashed is not None and _looks_like_outlets(inner, glossary)):
             return Dateline(_split_outlets(inner, glossary), None, end=lead + end)
         return Dateline()
@@ -157,7 +159,7 @@ def parse_dateline(body: str, reference: datetime | None = None, glossary: Gloss
         place = pieces[0].strip()
         when = parse_date(pieces[1], reference) if len(pieces) > 1 else None
         known = _known_outlet(outlet_text, glossary)
-        dashed = _after(head, match.end(), dash_needed=True)
+        dashed = _dashed(head, match.end())
         if len(place.split()) > MAX_PLACE_WORDS or (len(pieces) > 1 and when is None):
             continue
         if pattern is _PLACE_DATE_OUTLET and not known and dashed is None:

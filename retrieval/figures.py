@@ -12,9 +12,9 @@ from .textnorm import STOPWORDS, tokens
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-def same_days(a: str | None, b: str | None, days: int = 3) -> bool:
+def same_days(a: date | None, b: date | None, days: int = 3) -> bool:
     """Both dated, at most `days` apart: the reports can be of the same event."""
-    return bool(a and b) and abs((date.fromisoformat(a) - date.fromisoformat(b)).days) <= days
+    return a is not None and b is not None and abs((a - b).days) <= days
 
 
 def figures(text: str) -> list[tuple[str, set[str]]]:

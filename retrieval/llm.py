@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from .errors import LLMError, LLMUnavailableError, LLMUnusableError, PromptsError
 from .models import Article, Hit
 from .settings import Settings
@@ -121,9 +123,9 @@ class LLMClient:
         self.chat = ChatOpenAI(
             model=settings.llm_model,
             base_url=settings.openai_base_url,
-            api_key=key,
+            api_key=SecretStr(key),
             timeout=settings.openai_timeout,
-            max_tokens=settings.llm_max_tokens,
+            max_completion_tokens=settings.llm_max_tokens,  # the field's name in __init__ (sent as this either way)
             max_retries=settings.llm_max_retries,
             temperature=0,
         )

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Any
+
+
+def _json_value(items: list[tuple[str, Any]]) -> dict:
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in items}
+
+
+def json_record(record: Any) -> dict:
+    """A dataclass as JSON-ready values: dates as ISO strings (the one date type in memory is `datetime.date`)."""
+    return asdict(record, dict_factory=_json_value)
 
 
 @dataclass
@@ -45,7 +55,7 @@ class Hit:
     url: str
     title: str
     source: str
-    published: str | None
+    published: date | None
     lang: str
     text: str
     score: float
@@ -55,4 +65,4 @@ class Hit:
     also: list[str] = field(default_factory=list)  # other articles of the same story
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return json_record(self)

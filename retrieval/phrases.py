@@ -310,11 +310,10 @@ def phrase(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def render_date(value: str | date | None, lang: str) -> str:
+def render_date(day: date | None, lang: str) -> str:
     """ "17 Nov 2021" / "17 نوفمبر 2021"; the undated phrase when there is no date."""
-    if not value:
+    if day is None:
         return phrase("undated", lang)
-    day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day.day} {_MONTHS['ar' if lang == 'ar' else 'en'][day.month - 1]} {day.year}"
 
 
@@ -348,7 +347,7 @@ def related_line(citation, lang: str) -> str:
     return f"[{citation.n}] {title} ({outlet}{'، ' if lang == 'ar' else ', '}{when})"
 
 
-def attributed(quote: str, quote_lang: str, source: str, published: str | None, n: int, lang: str) -> str:
+def attributed(quote: str, quote_lang: str, source: str, published: date | None, n: int, lang: str) -> str:
     """«According to Sputnik (17 Nov 2021) [1]: …», the quote marked when it is in the other language and without
     the dateline it may open with (outlet and date are said already)."""
     quote = strip_dateline(quote) or quote

@@ -328,11 +328,11 @@ def term_share(question: Question, words: frozenset[str]) -> float:
     return sum(w for t, w in question.terms.items() if t in words) / total if total else 0.0
 
 
-def date_fit(question: Question, published: str | None) -> float:
+def date_fit(question: Question, published: date | None) -> float:
     """+1 when the report is dated in the asked period or within a week after it; -1 when it was written before."""
     if question.period is None or not published:
         return 0.0
-    distance = question.period.distance(date.fromisoformat(published))
+    distance = question.period.distance(published)
     if distance < -1:
         return -1.0
     if distance <= 7:

@@ -23,7 +23,7 @@ from .index import Index
 from .lang import detect_lang
 from .models import Hit
 from .question import Question, analyse, date_fit, focus_coverage
-from .store import fts_query
+from .store import fts_query, published_of
 from .textnorm import stems, tokens
 from .vectors import date_key
 
@@ -120,7 +120,7 @@ class Retriever:
                 + w.rerank_fused * RRF_K * item.score
                 + w.rerank_focus * coverage
                 + w.rerank_typed * typed
-                + w.rerank_date * date_fit(question, row["published"])
+                + w.rerank_date * date_fit(question, published_of(row))
             )
             rescored.append(item._replace(absolute=score))
         rescored.sort(key=lambda item: -item.absolute)
@@ -140,7 +140,7 @@ class Retriever:
 
     def _rank_language(
         self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str], same_lang: bool
-    ) -> list[tuple[sqlite3.Row, float]]:
+    ) -> list[Ranked]:
         w, vectors, store = self.weights, self.index.vectors, self.index.store
         lexical_scale = 1.0 if same_lang else w.cross_lexical
         where = self._where(lang, filters, sources)
@@ -195,10 +195,10 @@ class Retriever:
             return False
         if sources and row["source"] not in sources:
             return False
-        published = row["published"] or ""
-        if filters.since and (not published or published < filters.since.isoformat()):
+        published = published_of(row)
+        if filters.since and (published is None or published < filters.since):
             return False
-        return not (filters.until and (not published or published > filters.until.isoformat()))
+        return not (filters.until and (published is None or published > filters.until))
 
     def _canonical_sources(self, names: list[str]) -> list[str]:
         out = []
@@ -249,7 +249,7 @@ class Retriever:
                 url=row["url"],
                 title=row["title"],
                 source=row["source"],
-                published=row["published"],
+                published=published_of(row),
                 lang=row["chunk_lang"],
                 text=row["text"],
                 score=round(score, 6),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -35,7 +37,7 @@ _ALLOWED = {  # pydantic error type → what the setting accepts
 _HINTS = {"admin_user_ids": "Telegram user ids (numbers) separated by commas"}
 
 
-def _allowed(error: dict) -> str:
+def _allowed(error: ErrorDetails) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "string_pattern_mismatch":
         choices = re.fullmatch(r"\^\(([\w|-]+)\)\$", ctx.get("pattern", ""))
@@ -50,7 +52,7 @@ def _allowed(error: dict) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
-def describe(error: ValidationError, secret: set[str] = frozenset()) -> str:
+def describe(error: ValidationError, secret: Collection[str] = frozenset()) -> str:
     """'NAME='value': allowed: …' for each invalid setting (the value of a secret setting is not shown)."""
     lines = []
     for item in error.errors():

@@ -17,6 +17,7 @@ import trafilatura
 from charset_normalizer import from_bytes
 from ftfy import fix_encoding
 from ftfy.badness import badness
+from trafilatura.settings import Document
 
 from .datelines import parse_date, parse_dateline
 from .errors import SourceError
@@ -122,7 +123,7 @@ def parse_text(raw: str, article_id: str, origin: str) -> Article:
 
 def parse_html(raw: str, article_id: str, origin: str, url: str = "") -> Article:
     doc = trafilatura.bare_extraction(raw, url=url or None, with_metadata=True, include_comments=False)
-    if doc is None or not (doc.text or "").strip():
+    if not isinstance(doc, Document) or not doc.text or not doc.text.strip():  # a dict only with as_dict=True
         raise SourceError("no article text found in the HTML")
     host = (urlparse(url).hostname or "") if url else ""
     return _finish(

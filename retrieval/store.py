@@ -30,6 +30,11 @@ class StoredArticle:
     status: str
 
 
+def published_of(row: sqlite3.Row) -> date | None:
+    """The stored ISO text of an article's date as the one in-memory date type."""
+    return date.fromisoformat(row["published"]) if row["published"] else None
+
+
 def _row_article(row: sqlite3.Row) -> Article:
     return Article(
         id=row["id"],
@@ -38,7 +43,7 @@ def _row_article(row: sqlite3.Row) -> Article:
         source=row["source"],
         via=row["via"],
         url=row["url"],
-        published=date.fromisoformat(row["published"]) if row["published"] else None,
+        published=published_of(row),
         lang=row["lang"],
         origin=row["origin"],
     )
@@ -359,7 +364,7 @@ class Store:
 
     def story_ids(self, article_ids: Iterable[str]) -> dict[str, str]:
         """Article id → story id, in one query per 500 ids."""
-        ids, out = list(dict.fromkeys(article_ids)), {}
+        ids, out = list(dict.fromkeys(article_ids)), dict[str, str]()
         for i in range(0, len(ids), 500):
             batch = ids[i : i + 500]
             marks = ",".join("?" * len(batch))

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,8 @@ DATA = ROOT / "tests" / "data"
 
 
 def answer(question: str = "What did Peskov say about mediation?") -> Answer:
-    quote = Citation(1, "sputnik-peskov", "https://example.org/p", "Peskov", "Sputnik", "2023-09-20", "ar", "روسيا")
+    day = date(2023, 9, 20)
+    quote = Citation(1, "sputnik-peskov", "https://example.org/p", "Peskov", "Sputnik", day, "ar", "روسيا")
     return Answer(question, "en", "extractive", True, "Russia will keep mediating [1].", [quote], entities=["peskov"])
 
 

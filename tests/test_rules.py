@@ -38,7 +38,8 @@ def test_a_citation_of_a_whole_article_needs_no_placeholder_passage():
         published=date(2021, 11, 17), lang="en",
     )  # fmt: skip
     citation = Citation.from_article(3, article, article.text)
-    assert citation == Citation(3, "a1", "https://x/1", "Talks in Baku", "Reuters", "2021-11-17", "en", "Talks began.")
+    day = date(2021, 11, 17)
+    assert citation == Citation(3, "a1", "https://x/1", "Talks in Baku", "Reuters", day, "en", "Talks began.")
     assert Citation.from_article(1, Article("a2", "t", "x"), "q").published is None
 
 
@@ -54,12 +55,12 @@ def test_reply_language_one_rule_for_answers_and_fixed_replies():
 
 def _story_briefing() -> Briefing:
     cited = [
-        Citation(1, "a1", "https://x/1?a=1&b=2", "Talks <resumed> & ended", "Reuters", "2021-11-17", "en", "q1"),
+        Citation(1, "a1", "https://x/1?a=1&b=2", "Talks <resumed> & ended", "Reuters", date(2021, 11, 17), "en", "q1"),
         Citation(2, "a2", "", "محادثات", "Sputnik", None, "ar", "q2"),
     ]
     new = Story("s1", "new", "Talks & more", ["According to Reuters [1]: talks."], cited[:1], ["a1"], ["a1"], ["R"])
     old = Story("s2", "developing", "Follow-up", ["Sputnik [2] said more."], cited[1:], ["a2"], ["a2"], ["S"], True)
-    return Briefing("en", "2021-11-16", "2021-11-17", [new, old], notice="A notice.", follows_last=True)
+    return Briefing("en", date(2021, 11, 16), date(2021, 11, 17), [new, old], notice="A notice.", follows_last=True)
 
 
 def _unmarked(plain: str) -> list[str]:
