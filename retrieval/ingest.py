@@ -30,7 +30,16 @@ from .vectors import date_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IngestBusyError", "IngestInterrupted", "IngestReport", "Ingester", "ingest"]
+__all__ = [
+    "IngestBusyError",
+    "IngestInterrupted",
+    "IngestReport",
+    "Ingester",
+    "drop_pending",
+    "ingest",
+    "reindex",
+    "run_ingest",
+]
 
 
 @dataclass
@@ -360,3 +369,47 @@ class Ingester:
 
 def ingest(index: Index, specs: Iterable[str], on_article=None, resume: bool | None = None) -> IngestReport:
     return Ingester(index, on_article).run(specs, resume=resume)
+
+
+def run_ingest(
+    index: Index,
+    specs: Iterable[str],
+    *,
+    resume: bool | None = None,
+    before: Callable[[], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> IngestReport:
+    """One whole ingest under a single hold of the data directory's lock (`before`, if given, runs first under it),
+    stoppable through `stop`. Stopped while still waiting for the lock, nothing was done: the report is empty and
+    `interrupted`, as it is when stopped mid-run."""
+    ingester = Ingester(index, on_progress=on_progress, stop=stop, on_wait=on_wait)
+    try:
+        with ingester.locked():
+            if before is not None:
+                before()
+            return ingester.run(specs, resume=resume)
+    except IngestInterrupted:
+        ingester.report.interrupted = True
+        return ingester.report
+
+
+def reindex(
+    index: Index,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> IngestReport:
+    """Re-embed every stored article with the configured model (after changing it): the vectors are dropped and every
+    article marked pending under the same hold of the lock as the re-embedding, so no other ingest sees it half-done."""
+    before = index.reset_vectors
+    return run_ingest(index, (), resume=True, before=before, on_progress=on_progress, stop=stop, on_wait=on_wait)
+
+
+def drop_pending(index: Index, on_wait: Callable[[], None] | None = None) -> list[str]:
+    """Discard what interrupted ingests left pending, under the ingest lock (an ingest running now may finish them)."""
+    settings = index.settings
+    with ingest_lock(settings.data_dir, settings.ingest_lock_timeout, on_wait):
+        return index.drop_pending()

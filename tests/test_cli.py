@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from .conftest import CORPUS, SEEDS, ingested
 from .helpers import brief
+
+# Every command `brief` has: one that disappears (or appears unregistered) fails here.
+EXPECTED_COMMANDS = ["ask", "briefing", "chat", "feeds", "ingest", "pending", "reindex", "run", "search", "stats"]
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +122,26 @@ def test_briefing_json_and_text(data_dir):
     assert len(story["article_ids"]) == 2 and story["citations"][0]["source"] == "Reuters"
     quiet = brief(data_dir, "briefing", "--since", "7d", "--until", "2030-01-10")
     assert quiet.stdout.strip() == "No new articles about the conflict between 3 Jan 2030 and 10 Jan 2030."
+
+
+def _listed_commands(help_text: str) -> list[str]:
+    """The command names under "Commands:" in a click group's --help."""
+    _, _, listing = help_text.partition("\nCommands:\n")
+    return [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and line.strip()]
+
+
+def test_every_command_is_registered_in_the_one_list():
+    from bot.cli import COMMANDS, main
+
+    assert [command.name for command in COMMANDS] == EXPECTED_COMMANDS
+    assert list(main.commands) == EXPECTED_COMMANDS, "registered in the order --help lists them"
+
+
+def test_python_m_bot_cli_is_the_same_program_as_brief(tmp_path):
+    script = brief(tmp_path / "data", "--help")
+    module = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert script.returncode == module.returncode == 0, module.stderr
+    assert _listed_commands(script.stdout) == _listed_commands(module.stdout) == EXPECTED_COMMANDS
+    assert module.stdout == script.stdout

@@ -7,11 +7,11 @@ import click
 import pytest
 
 from bot.app import BotApiUnreachableError
+from bot.cli import CommandFailure
+from bot.cli import main as brief
 from bot.health import IndexUnreadableError
 from bot.schedule import ScheduleError, parse_schedule
 from retrieval.briefing import WindowError
-from retrieval.cli import CommandFailure
-from retrieval.cli import main as brief
 from retrieval.errors import BriefError, LLMError, LLMUnavailableError, LLMUnusableError
 from retrieval.ingest import IngestBusyError
 from retrieval.llm import LLMUnusableError as LLMUnusableFromLLM

@@ -45,6 +45,16 @@ def test_the_wheel_carries_every_prompt_and_data_file(wheel):
     assert expected <= names, f"missing from the wheel: {sorted(expected - names)}"
 
 
+def test_the_wheel_carries_the_command_line(wheel):
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    expected = {f"bot/cli/{p.name}" for p in (ROOT / "bot" / "cli").glob("*.py")}
+    assert "bot/cli/__main__.py" in expected
+    assert expected <= names, f"missing from the wheel: {sorted(expected - names)}"
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "brief = bot.cli:main" in archive.read(entry_points).decode()
+
+
 def test_llm_mode_reads_the_prompts_from_an_installed_wheel(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
