@@ -24,10 +24,10 @@ class Action(StrEnum):
     DOWNVOTE = "fb:-"
 
     @classmethod
-    def of(cls, data: object) -> Action | None:
+    def of(cls, data: str | None) -> Action | None:
         """The action a button's callback data names; None for data this bot did not make."""
         try:
-            return cls(data)
+            return cls(data or "")
         except ValueError:
             return None
 
