@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
 
 from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -20,6 +23,7 @@ from retrieval.errors import BriefError
 from retrieval.settings import Settings
 
 from . import handlers, subscription_handlers
+from .context import CONTEXT_TYPES, BotApplication, BotData, utc_now
 from .delivery import start_schedules
 from .health import IndexHealth
 from .journal import JournaledProcessor, JournaledQueue, UpdateJournal
@@ -62,7 +66,7 @@ COMMANDS = {
 GROUP_COMMANDS = ("ask", "sources", "help", "summary", "briefing", "subscribe", "unsubscribe", "subscription")
 
 
-async def set_commands(application: Application) -> None:
+async def set_commands(application: BotApplication) -> None:
     """Command menus in English (default) and Arabic, for private chats and for groups."""
     bot = application.bot
     for lang, commands in COMMANDS.items():
@@ -73,27 +77,38 @@ async def set_commands(application: Application) -> None:
         await bot.set_my_commands(group_menu, scope=BotCommandScopeAllGroupChats(), language_code=language_code)
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: BotApplication) -> None:
     await set_commands(application)
     await start_schedules(application)
-    await application.update_queue.resume(application.bot)  # what a crash left unanswered, before new updates
+    queue = application.update_queue
+    if isinstance(queue, JournaledQueue):
+        await queue.resume(application.bot)  # what a crash left unanswered, before new updates
 
 
-async def shutdown_executor(application: Application) -> None:
-    application.bot_data["executor"].shutdown(wait=False, cancel_futures=True)
+async def shutdown_executor(application: BotApplication) -> None:
+    application.bot_data.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def build_application(settings: Settings, service: ChatService) -> Application:
+def token_of(settings: Settings) -> str:
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_TOKEN is not set: get a token from @BotFather, or use `brief chat` to try the bot")
+    return settings.telegram_token.get_secret_value()
+
+
+def build_application(
+    settings: Settings, service: ChatService, clock: Callable[[], datetime] = utc_now
+) -> BotApplication:
+    """The bot, wired: its stores on the bot database, its handlers, and `clock` as the one "now" of its briefings,
+    summaries, subscriptions and deliveries (the real UTC time unless a test sets another)."""
+    token = token_of(settings)
     only_new = filters.UpdateType.MESSAGE  # an edited message is not a new question
     # One database (migrated at open) for subscriptions, feedback, remembered answers, /lang and the journal.
-    stores = BotStores.open(settings.subscriptions_url, settings.data_dir)
-    token = settings.telegram_token.get_secret_value()
+    stores = BotStores.open(settings.bot_database_url, settings.data_dir)
     bot_id = int(token.split(":")[0]) if token.split(":")[0].isdigit() else 0  # a token is "<bot id>:<secret>"
     journal = UpdateJournal(stores.engine, bot_id)  # the bot's database also journals incoming updates
     application = (
         ApplicationBuilder()
+        .context_types(CONTEXT_TYPES)
         .token(token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
@@ -105,14 +120,7 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         .post_shutdown(shutdown_executor)
         .build()
     )
-    application.bot_data.update(
-        service=service,
-        executor=ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer"),
-        feedback=stores.feedback,
-        subscriptions=stores.subscriptions,
-        answers=stores.answers,
-        health=IndexHealth(service.index),
-    )
+    wire(application.bot_data, settings, service, stores, clock)
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     for name, callback in (
         ("start", handlers.on_start),
@@ -141,11 +149,27 @@ def build_application(settings: Settings, service: ChatService) -> Application:
         MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL & only_new, handlers.on_not_text)
     )
     application.add_handler(CallbackQueryHandler(handlers.on_callback))
+    application.add_handler(
+        ChatMemberHandler(subscription_handlers.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     application.add_error_handler(handlers.on_error)
     return application
 
 
-def webhook_options(settings: Settings) -> dict:
+def wire(
+    data: BotData, settings: Settings, service: ChatService, stores: BotStores, clock: Callable[[], datetime]
+) -> None:
+    """Fill in the BotData the Application made (with no arguments, as PTB makes it)."""
+    data.service = service
+    data.executor = ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer")
+    data.feedback = stores.feedback
+    data.subscriptions = stores.subscriptions
+    data.answers = stores.answers
+    data.health = IndexHealth(service.index)
+    data.clock = clock
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
     """Where the webhook listens and what Telegram is told (the secret comes back in a header on every update)."""
     return {
         "listen": settings.webhook_listen,
@@ -165,7 +189,7 @@ async def check_bot_api(settings: Settings) -> None:
     """One getMe before starting, so an unreachable Bot API or a refused token is one clear error (the address
     is named, the token is not), not PTB's bootstrap traceback."""
     bot = Bot(
-        settings.telegram_token.get_secret_value(),
+        token_of(settings),
         base_url=settings.telegram_base_url,
         base_file_url=settings.telegram_base_file_url,
     )

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, select
 from sqlalchemy.engine import Engine
@@ -17,6 +18,8 @@ from retrieval.answers import Answer
 from .db import Base, migrate
 
 log = logging.getLogger(__name__)
+
+Vote = Literal[1, -1]  # 👍 / 👎
 
 
 def _now() -> datetime:
@@ -41,7 +44,7 @@ class FeedbackStore:
         self.engine = engine
         migrate(engine)
 
-    def record(self, user_id: int | None, chat_id: int, vote: int, answer: Answer) -> None:
+    def record(self, user_id: int | None, chat_id: int, vote: Vote, answer: Answer) -> None:
         articles = json.dumps([c.article_id for c in answer.citations])
         with Session(self.engine) as session, session.begin():
             session.add(

@@ -105,7 +105,8 @@ def split_html(markup: str, limit: int = LIMIT) -> list[str]:
 
 def _split_long(markup: str, limit: int) -> list[str]:
     """Cut at spaces or newlines outside tags, closing open tags at each cut and reopening them after it."""
-    pieces, current, open_tags = [], "", []
+    pieces: list[str] = []
+    current, open_tags = "", list[str]()
     for token in _TAG.split(markup):
         if not token:
             continue
@@ -129,7 +130,8 @@ def _split_long(markup: str, limit: int) -> list[str]:
 
 
 def _tag_name(tag: str) -> str:
-    return re.match(r"<\s*(\w+)", tag).group(1)
+    match = re.match(r"<\s*(\w+)", tag)
+    return match.group(1) if match else tag.strip("<>/ ")
 
 
 def briefing_html(briefing: Briefing) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 _TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")  # a Telegram bot token, whoever's it is
 REDACTED = "[REDACTED]"
@@ -18,26 +19,31 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return _TOKEN_SHAPE.sub(REDACTED, text)
 
 
-def install_redaction(secrets: Iterable[str]) -> None:
-    """Redact secrets from every log record as it is made, messages and tracebacks alike, whichever handler
-    later prints it (a record factory sees records of every logger, which handler filters do not)."""
-    secrets = [s for s in secrets if s]
-    base = logging.getLogRecordFactory()
-    if getattr(base, "redacts", None) == secrets:
-        return
+class RedactingRecordFactory:
+    """A log record factory that redacts `secrets` (and anything shaped like a bot token) from each record."""
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
-        record = base(*args, **kwargs)
+    def __init__(self, base: Callable[..., logging.LogRecord], secrets: list[str]):
+        self.base, self.redacts = base, secrets
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
         message = record.getMessage()
-        cleaned = redact(message, secrets)
+        cleaned = redact(message, self.redacts)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip(), secrets)
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip(), self.redacts)
         return record
 
-    factory.redacts = secrets
-    logging.setLogRecordFactory(factory)
+
+def install_redaction(secrets: Iterable[str]) -> None:
+    """Redact secrets from every log record as it is made, messages and tracebacks alike, whichever handler
+    later prints it (a record factory sees records of every logger, which handler filters do not)."""
+    kept = [s for s in secrets if s]
+    base = logging.getLogRecordFactory()
+    if isinstance(base, RedactingRecordFactory) and base.redacts == kept:
+        return
+    logging.setLogRecordFactory(RedactingRecordFactory(base, kept))
 
 
 def configure_logging(secrets: Iterable[str], level: int = logging.INFO) -> None:

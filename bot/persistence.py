@@ -4,7 +4,7 @@ Why a BasePersistence rather than a column read by hand: the handlers (and the s
 `context.user_data["lang"]`, PTB loads it once at start and writes back only the users whose updates changed it.
 Why not PicklePersistence: a pickle names classes, so renaming one broke every stored value after an upgrade, and
 it kept the remembered answers too (those now live in `remembered_answers`, bounded). Chat, bot and callback data
-are not persisted."""
+are not persisted: bot data is a `BotData` of live objects (the index, a thread pool, engines), rebuilt at start."""
 
 from __future__ import annotations
 

@@ -88,8 +88,8 @@ class AnswerMemory:
 
     def prune(self) -> int:
         with Session(self.engine) as session, session.begin():
-            result = session.execute(delete(RememberedAnswer).where(RememberedAnswer.at < _now() - self.keep))
-            return result.rowcount
+            expired = delete(RememberedAnswer).where(RememberedAnswer.at < _now() - self.keep)
+            return len(session.scalars(expired.returning(RememberedAnswer.message_id)).all())
 
     def count(self, chat_id: int | None = None) -> int:
         with Session(self.engine) as session:

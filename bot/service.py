@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from retrieval.answering import Answerer, check_question
 from retrieval.answers import Answer
@@ -16,10 +17,26 @@ from retrieval.phrases import phrase, render_date, render_outlet
 from .formatting import answer_html, esc, quotes_html
 
 
+class Action(StrEnum):
+    """What a button under an answer does: its callback data (well under Telegram's 64 bytes)."""
+
+    SOURCES = "src"
+    UPVOTE = "fb:+"
+    DOWNVOTE = "fb:-"
+
+    @classmethod
+    def of(cls, data: str | None) -> Action | None:
+        """The action a button's callback data names; None for data this bot did not make."""
+        try:
+            return cls(data or "")
+        except ValueError:
+            return None
+
+
 @dataclass
 class Button:
     text: str
-    data: str  # callback data, well under Telegram's 64 bytes
+    data: Action
 
 
 @dataclass
@@ -126,7 +143,10 @@ class ChatService:
     def answer_reply(self, answer: Answer) -> Reply:
         buttons = []
         if answer.citations:
-            buttons = [[Button(phrase("sources", answer.lang), "src")], [Button("👍", "fb:+"), Button("👎", "fb:-")]]
+            buttons = [
+                [Button(phrase("sources", answer.lang), Action.SOURCES)],
+                [Button("👍", Action.UPVOTE), Button("👎", Action.DOWNVOTE)],
+            ]
         return Reply(answer_html(answer), buttons, answer)
 
     @staticmethod

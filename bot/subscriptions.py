@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
+    false,
     select,
     update,
 )
@@ -34,23 +36,48 @@ class SchemaVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+class ChatKind(StrEnum):
+    """Where a subscription's briefings go (stored as these strings)."""
+
+    USER = "user"  # a private chat
+    GROUP = "group"
+    CHANNEL = "channel"
+
+
+class Status(StrEnum):
+    """A subscription is delivered (active), waits for the bot to be allowed back in its chat (paused: the bot was
+    blocked or removed), or was ended by /unsubscribe or /channel off (stopped)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    kind: Mapped[str] = mapped_column(String(10))  # user | group | channel
+    kind: Mapped[str] = mapped_column(String(10))  # a ChatKind
     title: Mapped[str | None] = mapped_column(String(255), nullable=True)  # a channel's @name
     hour: Mapped[int] = mapped_column(Integer)
     minute: Mapped[int] = mapped_column(Integer)
     tz: Mapped[str] = mapped_column(String(64))
     lang: Mapped[str] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Not active because the bot may not write to the chat: active again when it may (see Status).
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     @property
     def schedule(self) -> Schedule:
         return Schedule(self.hour, self.minute, self.tz, self.lang)
+
+    @property
+    def status(self) -> Status:
+        if self.active:
+            return Status.ACTIVE
+        return Status.PAUSED if self.paused else Status.STOPPED
 
 
 class Delivery(Base):
@@ -74,7 +101,7 @@ class SubscriptionStore:
         self.engine = open_database(database) if isinstance(database, str) else database
 
     def subscribe(
-        self, chat_id: int, kind: str, schedule: Schedule, created_by: int | None, title: str | None = None
+        self, chat_id: int, kind: ChatKind, schedule: Schedule, created_by: int | None, title: str | None = None
     ) -> Subscription:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             sub = session.scalar(select(Subscription).where(Subscription.chat_id == chat_id))
@@ -82,7 +109,7 @@ class SubscriptionStore:
                 sub = Subscription(chat_id=chat_id, kind=kind)
                 session.add(sub)
             sub.hour, sub.minute, sub.tz, sub.lang = schedule.hour, schedule.minute, schedule.tz, schedule.lang
-            sub.active, sub.created_by, sub.title = True, created_by, title
+            sub.active, sub.paused, sub.created_by, sub.title = True, False, created_by, title
         return sub
 
     def get(self, chat_id: int) -> Subscription | None:
@@ -100,18 +127,38 @@ class SubscriptionStore:
     def channels_of(self, user_id: int) -> list[Subscription]:
         with Session(self.engine, expire_on_commit=False) as session:
             query = select(Subscription).where(
-                Subscription.kind == "channel", Subscription.created_by == user_id, Subscription.active.is_(True)
+                Subscription.kind == ChatKind.CHANNEL, Subscription.created_by == user_id, Subscription.active.is_(True)
             )
             return list(session.scalars(query.order_by(Subscription.title)))
 
     def deactivate(self, chat_id: int) -> bool:
+        """/unsubscribe, /channel off: stopped (a paused subscription too); False when there was none to stop."""
         with Session(self.engine) as session, session.begin():
-            result = session.execute(
+            stopped = session.scalars(
                 update(Subscription)
-                .where(Subscription.chat_id == chat_id, Subscription.active.is_(True))
-                .values(active=False)
-            )
-            return result.rowcount > 0
+                .where(Subscription.chat_id == chat_id, Subscription.active.is_(True) | Subscription.paused.is_(True))
+                .values(active=False, paused=False)
+                .returning(Subscription.id)
+            ).all()
+            return bool(stopped)
+
+    def pause(self, chat_id: int) -> Subscription | None:
+        """The bot may not write to the chat (blocked, removed): no briefings until `resume`. The subscription paused
+        now, or None when the chat had no active one."""
+        return self._switch(chat_id, Status.ACTIVE, active=False, paused=True)
+
+    def resume(self, chat_id: int) -> Subscription | None:
+        """The bot may write to the chat again: a subscription paused by `pause` is active again (one the user
+        stopped stays stopped). The subscription resumed, or None."""
+        return self._switch(chat_id, Status.PAUSED, active=True, paused=False)
+
+    def _switch(self, chat_id: int, status: Status, *, active: bool, paused: bool) -> Subscription | None:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            sub = session.scalar(select(Subscription).where(Subscription.chat_id == chat_id).with_for_update())
+            if sub is None or sub.status is not status:
+                return None
+            sub.active, sub.paused = active, paused
+            return sub
 
     def move_chat(self, old: int, new: int) -> None:
         """A group became a supergroup: its subscription and delivery history follow it."""

@@ -164,7 +164,8 @@ class Settings(BaseSettings):
         return self.brief_data_dir
 
     @property
-    def subscriptions_url(self) -> str:
+    def bot_database_url(self) -> str:
+        """The bot's database: DATABASE_URL, else SQLite under the data directory (its file keeps its old name)."""
         return self.database_url or f"sqlite:///{self.data_dir / 'subscriptions.sqlite3'}"
 
     @property

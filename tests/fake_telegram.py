@@ -274,6 +274,41 @@ class FakeTelegram:
             }
         )
 
+    def my_chat_member(
+        self,
+        chat_id: int,
+        new_status: str,
+        old_status: str = "member",
+        chat_type: str = "private",
+        user_id: int | None = None,
+        can_post: bool = True,
+    ) -> dict:
+        """Telegram telling the bot its own membership of a chat changed: "kicked" when a user blocks it (and
+        "member" when they unblock it), "left"/"member" when it is removed from or added to a group, "administrator"
+        (with or without the right to post) in a channel."""
+        bot = {"id": BOT_ID, "is_bot": True, "first_name": "Caucasus Brief", "username": BOT_USERNAME}
+
+        def member(status: str) -> dict:
+            fields: dict = {"status": status, "user": bot}
+            if status == "kicked":
+                fields["until_date"] = 0
+            if status == "administrator":
+                rights = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats")
+                rights += ("can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users")
+                rights += ("is_anonymous", "can_post_stories", "can_edit_stories", "can_delete_stories")
+                fields.update(dict.fromkeys(rights, False), can_post_messages=can_post)
+            return fields
+
+        chat = {"id": chat_id, "type": chat_type, **({"title": "Chat"} if chat_type != "private" else {})}
+        change = {
+            "chat": chat,
+            "from": {"id": user_id or abs(chat_id), "is_bot": False, "first_name": "Reader"},
+            "date": int(time.time()),
+            "old_chat_member": member(old_status),
+            "new_chat_member": member(new_status),
+        }
+        return self.push({"my_chat_member": change})
+
     def sent(self, method: str = "sendMessage", chat_id: int | None = None, failed: bool = False) -> list[Call]:
         """Calls of `method` (to `chat_id`) that succeeded, or all of them with `failed`."""
         return [

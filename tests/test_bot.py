@@ -215,7 +215,7 @@ async def test_sources_command_and_buttons(bot):
     await bot.fake.wait_for(
         lambda c: c.params.get("text") == "Thank you for the feedback.", method="answerCallbackQuery"
     )
-    (row,) = bot.app.bot_data["feedback"].all()[-1:]
+    (row,) = bot.app.bot_data.feedback.all()[-1:]
     assert row["vote"] == 1 and row["user_id"] == 205 and "Peskov" in row["question"]
     assert json.loads(row["article_ids"])
 

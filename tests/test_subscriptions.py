@@ -120,7 +120,7 @@ async def test_subscribe_schedules_a_job_and_delivers_each_slot_once_across_a_re
     fake.message("/subscribe 08:00 Asia/Baku ar", chat_id=501, user_id=501)
     reply = await fake.wait_for(lambda c: int(c.params["chat_id"]) == 501)
     assert "تم الاشتراك" in text_of(reply) and "08:00 (Asia/Baku)" in text_of(reply)
-    store: SubscriptionStore = running.app.bot_data["subscriptions"]
+    store: SubscriptionStore = running.app.bot_data.subscriptions
     sub = store.get(501)
     (job,) = running.app.job_queue.get_jobs_by_name(job_name(sub))
     assert job.next_t.astimezone(UTC).time().isoformat() == "04:00:00"
@@ -151,7 +151,7 @@ async def test_subscribe_schedules_a_job_and_delivers_each_slot_once_across_a_re
 
 async def test_forbidden_deactivates_and_chat_migration_moves_the_subscription(running):
     fake, app = running.fake, running.app
-    store: SubscriptionStore = app.bot_data["subscriptions"]
+    store: SubscriptionStore = app.bot_data.subscriptions
     blocked = store.subscribe(601, "user", Schedule(9, 0, "UTC", "en"), 601)
     group = store.subscribe(-602, "group", Schedule(9, 0, "UTC", "en"), 7)
     now = utc(2026, 6, 1, 9, 10)
@@ -176,11 +176,11 @@ async def test_only_group_admins_subscribe_a_group(running):
     fake = running.fake
     fake.message("/subscribe 07:00 Asia/Yerevan", chat_id=-701, user_id=702, chat_type="supergroup")
     await fake.wait_for(lambda c: int(c.params["chat_id"]) == -701 and "administrators" in text_of(c))
-    assert running.app.bot_data["subscriptions"].get(-701) is None
+    assert running.app.bot_data.subscriptions.get(-701) is None
     fake.member_status = "administrator"
     fake.message("/subscribe 07:00 Asia/Yerevan", chat_id=-701, user_id=703, chat_type="supergroup")
     await fake.wait_for(lambda c: int(c.params["chat_id"]) == -701 and "Subscribed" in text_of(c))
-    assert running.app.bot_data["subscriptions"].get(-701).kind == "group"
+    assert running.app.bot_data.subscriptions.get(-701).kind == "group"
 
 
 async def test_bad_subscribe_arguments_get_a_clear_message(running):
@@ -248,7 +248,7 @@ async def test_channel_set_up_says_exactly_what_is_missing(running):
     fake.bot_can_post = True
     done = await ask("/channel @karabakh_news 08:00 Asia/Yerevan ar")
     assert "@karabakh_news will get a briefing every day at 08:00 (Asia/Yerevan), in Arabic" in done
-    store: SubscriptionStore = running.app.bot_data["subscriptions"]
+    store: SubscriptionStore = running.app.bot_data.subscriptions
     assert store.get(-100777).kind == "channel"
     assert "@karabakh_news" in await ask("/channels")
     await deliver_due(
@@ -280,7 +280,7 @@ async def test_a_summary_with_a_bad_window_says_why(running):
 
 async def test_many_subscribers_due_at_once_all_get_their_briefing(running):
     fake, app = running.fake, running.app
-    store: SubscriptionStore = app.bot_data["subscriptions"]
+    store: SubscriptionStore = app.bot_data.subscriptions
     for chat in range(1001, 1041):
         store.subscribe(chat, "user", Schedule(7, 0, "UTC", "en"), chat)
     fake.failures["sendMessage"] = [
@@ -300,8 +300,8 @@ def free_port() -> int:
 async def test_a_briefing_that_fails_to_build_is_retried_and_delivered_exactly_once(running, caplog):
     """The vector index is down for the first pass (a Chroma server nobody listens for), back for the next."""
     fake, app = running.fake, running.app
-    store: SubscriptionStore = app.bot_data["subscriptions"]
-    service = app.bot_data["service"]
+    store: SubscriptionStore = app.bot_data.subscriptions
+    service = app.bot_data.service
     sub = store.subscribe(1101, "user", Schedule(9, 0, "UTC", "en"), 1101)
     slot = utc(2024, 4, 18, 9, 0)  # the window holds the Reuters peacekeepers story of 17 April 2024
     settings = service.index.settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": free_port()})
@@ -328,7 +328,7 @@ async def test_a_briefing_that_fails_to_build_is_retried_and_delivered_exactly_o
 
 async def test_one_subscribers_telegram_error_does_not_stop_the_next(running, caplog):
     fake, app = running.fake, running.app
-    store: SubscriptionStore = app.bot_data["subscriptions"]
+    store: SubscriptionStore = app.bot_data.subscriptions
     broken = store.subscribe(1201, "user", Schedule(6, 0, "UTC", "en"), 1201)
     fine = store.subscribe(1202, "user", Schedule(6, 0, "UTC", "en"), 1202)
     fake.chat_failures[1201] = (400, {"description": "Bad Request: chat not found"})
@@ -403,7 +403,7 @@ async def test_answer_buttons_work_after_a_restart_and_nothing_is_pickled(runnin
     assert "روسيا ستواصل التوسط" in text_of(quotes)
     fake.callback("fb:-", message, user_id=1301)
     await fake.wait_for(lambda c: c.params.get("text") == "Thank you for the feedback.", method="answerCallbackQuery")
-    (vote,) = [v for v in running.app.bot_data["feedback"].all() if v["chat_id"] == 1301]
+    (vote,) = [v for v in running.app.bot_data.feedback.all() if v["chat_id"] == 1301]
     assert vote["vote"] == -1 and "Peskov" in vote["question"]
     data_dir = running.index.settings.data_dir
     assert not list(data_dir.glob("*.pickle")) and not (data_dir / "feedback.sqlite3").exists()

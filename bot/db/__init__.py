@@ -44,7 +44,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revision of the shipped migrations."""
+    newest = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if newest is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS}")
+    return newest
 
 
 _migrated: weakref.WeakSet[Engine] = weakref.WeakSet()
