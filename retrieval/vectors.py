@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import cast
 
 import chromadb
 import numpy as np
+from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
 from .errors import IndexMismatchError, IndexUnavailableError
@@ -39,6 +41,11 @@ def drop_index(client: chromadb.ClientAPI, name: str) -> None:
             client.delete_collection(collection)
 
 
+def of_articles(article_ids: Sequence[str]) -> Where:
+    """The Chroma filter for these articles' vectors (a cast: mypy cannot match a nested literal to Chroma's union)."""
+    return cast(Where, {"article_id": {"$in": list(article_ids)}})
+
+
 def delete_article_vectors(client: chromadb.ClientAPI, name: str, article_ids: Sequence[str]) -> None:
     """Remove articles' chunk and article vectors without opening the collections for search, so no embedding model
     is loaded and a model mismatch does not stop the clean-up (`brief pending --drop`)."""
@@ -47,7 +54,7 @@ def delete_article_vectors(client: chromadb.ClientAPI, name: str, article_ids: S
     existing = {c.name for c in client.list_collections()}
     if f"{name}_chunks" in existing:
         chunks = client.get_collection(f"{name}_chunks", embedding_function=None)
-        chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+        chunks.delete(where=of_articles(article_ids))
     if f"{name}_articles" in existing:
         client.get_collection(f"{name}_articles", embedding_function=None).delete(ids=list(article_ids))
 
@@ -82,8 +89,7 @@ class VectorIndex:
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if article_ids:
-            where = {"article_id": {"$in": list(article_ids)}}
-            self.chunks.delete(where=where)
+            self.chunks.delete(where=of_articles(article_ids))
             self.articles.delete(ids=list(article_ids))
 
     def add(
@@ -115,7 +121,7 @@ class VectorIndex:
     def chunk_vectors_of(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not article_ids:
             return {}
-        got = self.chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=["embeddings"])
+        got = self.chunks.get(where=of_articles(article_ids), include=["embeddings"])
         return dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
 
     def article_vectors(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:

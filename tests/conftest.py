@@ -18,6 +18,8 @@ from retrieval.ingest import ingest
 from retrieval.ingest_lock import ingest_lock
 from retrieval.settings import Settings
 
+from . import typecheck
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -143,3 +145,9 @@ def bot_database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     return new_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The type check runs alongside the rest of the suite (see tests/typecheck.py)."""
+    if any(item.nodeid.startswith(typecheck.TYPES_TEST) for item in items):
+        typecheck.start(config)
