@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 
 from .glossary import Glossary, default_glossary
-from .question import COUNT, MONTH_TOKENS, TIME, WHEN, WHERE, WHO, Question
+from .question import COUNT, MONTH_TOKENS, TIME, WHEN, WHERE, WHO, Kind, Question
 from .textnorm import fold_digits, normalize, stems, tokens
 
 _WEEKDAYS = frozenset(
@@ -62,7 +62,7 @@ _DATELINE = re.compile(r"^(?:\([^)]{0,100}\)|.{0,120}?(?:\)\s*[-–—]|/[A-Z][A
 COUNT_WINDOW = 35  # characters around a number in which the counted thing must be named ("2,783 of its soldiers")
 
 
-def carries(kind: str, text: str, question: Question, glossary: Glossary, same_lang: bool = True) -> bool:
+def carries(kind: Kind, text: str, question: Question, glossary: Glossary, same_lang: bool = True) -> bool:
     """Whether `text` holds an answer of the asked kind that the question does not itself give."""
     if kind == WHEN:
         return has_date(text, question)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Literal
 
 from .datelines import strip_dateline
 from .models import Article, Hit, json_record
+
+AnswerMode = Literal["extractive", "llm"]  # who wrote the text: the retrieved sentences, or a language model
 
 
 @dataclass
@@ -48,7 +51,7 @@ def unquoted_dateline(quote: str) -> str:
 class Answer:
     question: str
     lang: str
-    mode: str  # "extractive" | "llm"
+    mode: AnswerMode
     answered: bool
     text: str
     citations: list[Citation] = field(default_factory=list)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
-from .answers import Citation
+from .answers import AnswerMode, Citation
 from .chunking import split_sentences
 from .citations import check_citations
 from .errors import LLMUnusableError, PhrasedError
@@ -36,12 +37,13 @@ LLM_ARTICLE_CHARS = 1500
 MAX_WINDOW_DAYS = 3660  # about ten years: a longer window is a typo, not a briefing
 CATCH_UP_DAYS = 7  # a briefing "since the last one" reaches back at most this far
 _RELATIVE = re.compile(r"^([+-]?\d+)\s*([hd])$")
+StoryStatus = Literal["new", "developing"]  # first reported in this window, or a story an earlier briefing carried
 
 
 @dataclass
 class Story:
     story_id: str
-    status: str  # "new" | "developing"
+    status: StoryStatus
     headline: str
     lines: list[str]
     citations: list[Citation]
@@ -58,7 +60,7 @@ class Briefing:
     until: date
     stories: list[Story] = field(default_factory=list)
     text: str = ""
-    mode: str = "extractive"  # "llm" when a model wrote the story summaries
+    mode: AnswerMode = "extractive"  # "llm" when a model wrote the story summaries
     notice: str = ""
     follows_last: bool = False  # composed against an earlier briefing's articles (a subscription's next one)
 
@@ -221,7 +223,7 @@ def _story(story_id, group, fresh, status, lang, numbers, citations) -> Story:
     )
 
 
-def section_title(briefing: Briefing, status: str) -> str:
+def section_title(briefing: Briefing, status: StoryStatus) -> str:
     """ "New since your last briefing" only after an earlier one; a one-off briefing is headed by its window."""
     if status == "developing":
         return phrase("briefing_developing", briefing.lang)

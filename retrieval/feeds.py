@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
@@ -19,10 +20,13 @@ from .sources import Failure, Fetcher, SourceError, parse_feed
 MAX_BACKOFF = 6 * 3600.0
 
 
+FeedStatus = Literal["new", "not modified", "failed", "waiting", "busy"]  # waiting: backing off; busy: an ingest ran
+
+
 @dataclass
 class FeedResult:
     url: str
-    status: str  # "new" | "not modified" | "failed" | "waiting"
+    status: FeedStatus
     new: int = 0
     seen: int = 0
     error: str = ""

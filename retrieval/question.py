@@ -13,18 +13,31 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from .glossary import Glossary
 from .lang import detect_lang
 from .textnorm import normalize, stem, tokens
 
+
 # What a question asks for. Only some kinds can be checked in a sentence (see `typed`).
-WHEN, TIME, COUNT, WHO, WHERE, WHY, YESNO, WHAT = "when", "time", "count", "who", "where", "why", "yesno", "what"
+class Kind(StrEnum):
+    WHEN = "when"
+    TIME = "time"
+    COUNT = "count"
+    WHO = "who"
+    WHERE = "where"
+    WHY = "why"
+    YESNO = "yesno"
+    WHAT = "what"
+
+
+WHEN, TIME, COUNT, WHO, WHERE, WHY, YESNO, WHAT = Kind  # short names for the pattern tables below
 TYPED = frozenset({WHEN, TIME, COUNT, WHO, WHERE})
 UNVERIFIABLE = 0.5  # the credit given to a word that cannot be looked for in the other language
 NUMBER_WEIGHT = 2.0  # a number the question gives ("the 207 soldiers") is as telling as a rare word
 
-_EN_KINDS: list[tuple[str, re.Pattern]] = [
+_EN_KINDS: list[tuple[Kind, re.Pattern]] = [
     (TIME, re.compile(r"\b(what|which) time\b|\bat what hour\b|\bwhat hour\b")),
     (
         COUNT,
@@ -60,7 +73,7 @@ _EN_KINDS: list[tuple[str, re.Pattern]] = [
     (YESNO, re.compile(r"^(is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b")),
 ]
 # Arabic, on normalised text (أ/إ/آ → ا, ى → ي, ة → ه).
-_AR_KINDS: list[tuple[str, re.Pattern]] = [
+_AR_KINDS: list[tuple[Kind, re.Pattern]] = [
     (TIME, re.compile(r"(في |عند )?(اي|ايه) (ساعه|توقيت)|\bما (الساعه|التوقيت)\b|\bمتي .*\bالساعه\b")),
     (
         COUNT,
@@ -167,7 +180,7 @@ class Period:
 class Question:
     text: str
     lang: str
-    asks: str
+    asks: Kind
     entities: frozenset[str]  # glossary ids, outlets excluded
     terms: dict[str, float]  # stems of its other content words → weight (rarer in the store weighs more)
     numbers: frozenset[str]  # numbers the question itself gives (never the answer to it)
@@ -184,7 +197,7 @@ class Question:
         return sum(self.terms.values()) + sum(self.entity_weights.values())
 
 
-def question_kind(text: str, lang: str | None = None) -> str:
+def question_kind(text: str, lang: str | None = None) -> Kind:
     lang = lang or detect_lang(text) or "en"
     folded = " ".join(normalize(text).replace("؟", " ").replace("?", " ").split())
     for kind, pattern in _AR_KINDS if lang == "ar" else _EN_KINDS:

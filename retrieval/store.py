@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -21,13 +22,15 @@ from .migrations import migrate
 from .models import Article, Chunk
 from .textnorm import tokens
 
+ArticleStatus = Literal["pending", "indexed"]  # stored, its vectors being written / searchable
+
 
 @dataclass
 class StoredArticle:
     article: Article
     content_hash: str
     story_id: str
-    status: str
+    status: ArticleStatus
 
 
 def published_of(row: sqlite3.Row) -> date | None:
