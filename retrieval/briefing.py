@@ -17,6 +17,7 @@ import numpy as np
 from .answers import AnswerMode, Citation
 from .chunking import split_sentences
 from .citations import check_citations
+from .datelines import parse_dateline
 from .errors import LLMUnusableError, PhrasedError
 from .figures import figures, figures_disagree
 from .glossary import default_glossary
@@ -120,9 +121,11 @@ def _entities(article: Article) -> set[str]:
 
 
 def lead(article: Article) -> tuple[int, int]:
-    """The first sentence of the body: in wire copy it says what happened, by whom, when."""
+    """The first sentence of the body: in wire copy it says what happened, by whom, when. A dateline written as a
+    sentence of its own ("YEREVAN, AUGUST 11, ARMENPRESS.") is not it."""
     spans = split_sentences(article.text)
-    return spans[0] if spans else (0, len(article.text))
+    body = parse_dateline(article.text).end
+    return next((span for span in spans if span[1] > body), spans[0] if spans else (0, len(article.text)))
 
 
 def compose_briefing(

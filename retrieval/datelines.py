@@ -90,7 +90,13 @@ _PLACE_DATE_OUTLET = re.compile(r"^\s*([^()\n]{2,100}?)\s*\(([^()\n]{2,60})\)")
 _SLASH_OUTLET = re.compile(r"^\s*([^/\n]{2,100}?)\s*/([^/\n]{2,40})/\.?")
 # "يريفان - 17 نوفمبر 2021 -" with no outlet
 _PLACE_DASH = re.compile(rf"^\s*([^\n]{{2,80}}?)\s+{_DASH}\s")
-_DASH_AFTER = re.compile(rf"\s*{_DASH}(?=\s)")
+# "YEREVAN, AUGUST 11, ARMENPRESS.", "Baku, August 11, AZERTAC.", "YEREVAN, August 11, 2025." (a day and a month
+# name, not any text that holds a date: "Pashinyan, who took office in May 2018, said" is prose)
+_DAY_MONTH = r"(?:\d{1,2}\s+[^\W\d_]{3,12}\.?(?:\s+\d{4})?|[^\W\d_]{3,12}\.?\s+\d{1,2}(?:,?\s+\d{4})?)"
+_PLACE_DAY_DOT = re.compile(
+    rf"^\s*([^\W\d_][^\n,،.()]{{1,40}}?)\s*[,،]\s*({_DAY_MONTH})(?:\s*[,،]\s*([^\W\d_][^\n,،.()]{{1,30}}?))?\.(?=\s|$)"
+)
+_DASH_AFTER = re.compile(rf"\s*{_DASH}(?=\s|$)")
 _GAP_AFTER = re.compile(r"[\s.:]*")
 MAX_PLACE_WORDS = 3  # "MOSCOW", "NEW YORK", "ستيباناكيرت": a dateline's place is a city, not a clause
 
@@ -168,6 +174,14 @@ def parse_dateline(body: str, reference: datetime | None = None, glossary: Gloss
             continue
         end = _after(head, match.end())
         return Dateline(_split_outlets(outlet_text, glossary), when, end=lead + end)
+
+    if match := _PLACE_DAY_DOT.match(head):
+        place, outlet_text = match.group(1).strip(), match.group(3)
+        when = parse_date(match.group(2), reference)
+        plausible = outlet_text is not None and _looks_like_outlets(outlet_text, glossary)
+        if when and len(place.split()) <= MAX_PLACE_WORDS and (plausible or place.isupper()):
+            outlets = _split_outlets(outlet_text, glossary) if outlet_text and plausible else []
+            return Dateline(outlets, when, end=lead + _after(head, match.end()))
 
     if match := _PLACE_DASH.match(head):
         pieces = re.split(rf"\s*[,،]\s*|\s+{_DASH}\s+", match.group(1), maxsplit=1)

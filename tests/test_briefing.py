@@ -12,6 +12,7 @@ from retrieval import briefing as briefing_module
 from retrieval.briefing import WindowError, compose_briefing, parse_window
 from retrieval.index import Index
 from retrieval.ingest import ingest
+from retrieval.models import Article
 from retrieval.phrases import phrase
 from retrieval.render import source_line
 from retrieval.settings import Settings
@@ -196,3 +197,18 @@ def test_llm_briefing_failure_keeps_the_quoted_lines(briefing_index, chat_server
     assert f"\n\n{briefing.notice}\n\nSources:\n[1] " in briefing.text, (
         "the notice, then the sources (as the bot shows)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("YEREVAN, AUGUST 11, ARMENPRESS. Armenia and Azerbaijan signed the text. Talks go on.", "Armenia and"),
+        ("MOSCOW, Nov 17 (Reuters) - Russia will keep mediating. It said more.", "MOSCOW, Nov 17"),
+        ("Russia will keep mediating. It said more.", "Russia will"),
+    ],
+)
+def test_a_storys_lead_is_the_first_sentence_that_says_something(text, first):
+    """A dateline that is a sentence of its own is not what a briefing quotes (the one inside the first sentence is
+    stripped when the line is written)."""
+    start, end = briefing_module.lead(Article("a", "t", text))
+    assert text[start:end].startswith(first)

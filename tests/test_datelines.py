@@ -40,6 +40,9 @@ def test_seed_article_parses_exactly():
         ),
         ("ستيباناكيرت - 30 أيلول 2023 (الجزيرة) - قالت", ["Al Jazeera"], date(2023, 9, 30), "قالت"),
         ("باكو - 17 نوفمبر 2021 - أعلنت الخارجية", [], date(2021, 11, 17), "أعلنت الخارجية"),
+        ("YEREVAN, NOVEMBER 17, ARMENPRESS. Prime Minister", ["Armenpress"], date(2021, 11, 17), "Prime Minister"),
+        ("Baku, November 17, AZERTAC. The ministry said", ["AZERTAC"], date(2021, 11, 17), "The ministry said"),
+        ("YEREVAN, November 17, 2021. Armenia said", [], date(2021, 11, 17), "Armenia said"),
     ],
 )
 def test_dateline_forms(body, outlets, published, rest):
@@ -87,6 +90,9 @@ def test_parse_date_rejects_non_dates():
         "(CPI) rose 0.3% in March, the statistics office said.",
         "Prime Minister Nikol Pashinyan (pictured) said on Monday that talks would go on.",
         "Armenia's foreign ministry (MFA) - said the talks would go on.",
+        "Pashinyan, who took office in May 2018, said the talks would go on.",
+        "Aliyev, 62, said on May 5. Talks would go on.",
+        "In Baku, May 5. Talks would go on.",
     ],
 )
 def test_a_parenthesis_in_running_text_is_not_a_dateline(body):
