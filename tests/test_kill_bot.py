@@ -12,10 +12,10 @@ import signal
 import subprocess
 import time
 
-from .conftest import SEED_FILE, ingested
-from .fake_telegram import FakeTelegram
-from .helpers import BRIEF
-from .test_bot import TOKEN, Bot
+from fakes.telegram import FakeTelegram
+
+from .bot_harness import TOKEN, Bot
+from .helpers import BRIEF, SEED_FILE, ingested
 
 QUESTIONS = [
     "What did Peskov say about Russian mediation?",
