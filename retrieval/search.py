@@ -91,7 +91,7 @@ class Retriever:
         """The best `k` chunks, one story's copies collapsed, at most `per_article` chunks of one article."""
         filters = filters or Filters()
         query = " ".join(query.split())
-        if not query:
+        if not tokens(query):  # nothing to look for (blank, punctuation, emoji): the nearest chunks would be noise
             return []
         vector = self.index.embedder.query(query) if vector is None else vector
         question = question or analyse(query, self.glossary, self.index.store.document_frequencies)
@@ -140,7 +140,7 @@ class Retriever:
 
     def _rank_language(
         self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str], same_lang: bool
-    ) -> list[tuple[sqlite3.Row, float]]:
+    ) -> list[Ranked]:
         w, vectors, store = self.weights, self.index.vectors, self.index.store
         lexical_scale = 1.0 if same_lang else w.cross_lexical
         where = self._where(lang, filters, sources)
