@@ -1,6 +1,5 @@
-"""Load on the running bot, through a Bot API server on 127.0.0.1 (fakes/telegram.py, the
-tests' FakeTelegram) to the real
-python-telegram-bot Application in extractive mode, in two phases:
+"""Load on the running bot, through a Bot API server on 127.0.0.1 (fakes/telegram.py, the tests' FakeTelegram) to
+the real python-telegram-bot Application in extractive mode, in two phases:
 
 - steady: N users each ask M questions, one after another (each waits for its answer before asking again);
 - burst: B users each send Q questions at the same moment (B × Q updates arrive in one getUpdates batch), as when a
