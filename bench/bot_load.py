@@ -1,5 +1,5 @@
-"""Load on the running bot, through a Bot API server on 127.0.0.1 (the tests' FakeTelegram) to the real
-python-telegram-bot Application in extractive mode, in two phases:
+"""Load on the running bot, through a Bot API server on 127.0.0.1 (fakes/telegram.py, the tests' FakeTelegram) to
+the real python-telegram-bot Application in extractive mode, in two phases:
 
 - steady: N users each ask M questions, one after another (each waits for its answer before asking again);
 - burst: B users each send Q questions at the same moment (B × Q updates arrive in one getUpdates batch), as when a
@@ -29,12 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import build_application  # noqa: E402
 from bot.service import ChatService  # noqa: E402
+from fakes.telegram import FakeTelegram  # noqa: E402
 from retrieval.answering import Answerer  # noqa: E402
 from retrieval.index import Index  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
 from retrieval.phrases import phrase  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 QUESTIONS = [
     "What did Peskov say about Russian mediation?",

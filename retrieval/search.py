@@ -91,7 +91,7 @@ class Retriever:
         """The best `k` chunks, one story's copies collapsed, at most `per_article` chunks of one article."""
         filters = filters or Filters()
         query = " ".join(query.split())
-        if not query:
+        if not tokens(query):  # nothing to look for (blank, punctuation, emoji): the nearest chunks would be noise
             return []
         vector = self.index.embedder.query(query) if vector is None else vector
         question = question or analyse(query, self.glossary, self.index.store.document_frequencies)

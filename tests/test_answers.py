@@ -14,8 +14,7 @@ from retrieval.answering import Answerer, check_question
 from retrieval.llm import LLMClient, Prompts
 from retrieval.phrases import phrase
 
-from .conftest import CORPUS, SEEDS, ingested
-from .helpers import assert_grounded
+from .helpers import CORPUS, SEEDS, assert_grounded, ingested
 from .servers import OpenAIChat, serving
 
 FIGURES = CORPUS.parent / "corpus_figures"

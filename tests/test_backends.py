@@ -17,8 +17,7 @@ from retrieval.search import Retriever
 from retrieval.settings import Settings
 from retrieval.vectors import IndexMismatchError
 
-from .conftest import CORPUS, SEEDS
-from .helpers import free_port
+from .helpers import CORPUS, SEEDS, free_port
 from .servers import OpenAIEmbeddings, serving
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from .conftest import CORPUS, ingested, jsonl
-from .fake_telegram import FakeTelegram
-from .test_bot import Bot, text_of
+from fakes.telegram import FakeTelegram
+
+from .bot_harness import Bot, text_of
+from .helpers import CORPUS, ingested, jsonl
 
 TREATY = {
     "id": "armenpress-treaty-text-2025",

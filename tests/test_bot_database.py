@@ -28,8 +28,6 @@ from bot.storage import BotStores
 from bot.subscriptions import Status, SubscriptionStore
 from retrieval.answers import Answer, Citation
 
-from .test_packaging import wheel  # noqa: F401 - the wheel fixture
-
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 
@@ -155,7 +153,7 @@ def test_a_database_from_a_newer_release_is_refused_clearly(bot_database_url):
         open_database(bot_database_url)
 
 
-def test_the_wheel_carries_the_migrations_and_runs_them(wheel, tmp_path):  # noqa: F811
+def test_the_wheel_carries_the_migrations_and_runs_them(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     names = set(zipfile.ZipFile(wheel).namelist())

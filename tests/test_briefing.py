@@ -17,7 +17,7 @@ from retrieval.phrases import phrase
 from retrieval.render import source_line
 from retrieval.settings import Settings
 
-from .conftest import CORPUS, SEEDS
+from .helpers import CORPUS, SEEDS
 
 FIGURES = CORPUS.parent / "corpus_figures"
 SEPTEMBER_2023 = (date(2023, 9, 1), date(2023, 9, 30))

@@ -17,10 +17,10 @@ from bot.delivery import deliver_due, job_name
 from bot.journal import JournaledUpdate
 from bot.schedule import Schedule
 from bot.subscriptions import ChatKind, Status, SubscriptionStore
+from fakes.telegram import FakeTelegram
 
-from .conftest import SEED_FILE, ingested
-from .fake_telegram import FakeTelegram
-from .test_bot import Bot, text_of
+from .bot_harness import Bot, text_of
+from .helpers import SEED_FILE, ingested
 
 SLOT = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 

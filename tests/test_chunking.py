@@ -2,7 +2,7 @@ from retrieval.chunking import chunk_article, split_sentences
 from retrieval.models import Article
 from retrieval.sources import parse_text
 
-from .conftest import SEED_FILE
+from .helpers import SEED_FILE
 
 
 def test_sentences_keep_exact_offsets():

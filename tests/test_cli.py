@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, SEEDS, ingested
-from .helpers import brief
+from .helpers import CORPUS, SEEDS, brief, ingested
 
 # Every command `brief` has: one that disappears (or appears unregistered) fails here.
 EXPECTED_COMMANDS = ["ask", "briefing", "chat", "feeds", "ingest", "pending", "reindex", "run", "search", "stats"]

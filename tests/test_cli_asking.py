@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from .conftest import ingested, jsonl
-from .helpers import brief
+from .helpers import brief, ingested, jsonl
 
 PEACEKEEPERS = {
     "id": "reuters-peacekeepers-2024",

@@ -6,7 +6,7 @@ import pytest
 from retrieval.datelines import parse_date, parse_dateline, strip_dateline
 from retrieval.sources import parse_jsonl, parse_text
 
-from .conftest import SEED_FILE
+from .helpers import SEED_FILE
 
 
 def test_seed_article_parses_exactly():

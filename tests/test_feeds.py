@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -13,47 +12,8 @@ from retrieval.ingest import ingest
 from retrieval.search import Retriever
 from retrieval.sources import Article, Failure, read_source
 
-from .conftest import ingest_lock_held_elsewhere
-from .helpers import brief
-from .servers import serving, static_site
-
-FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Caucasus Wire</title>
-<item><title>Armenia and Azerbaijan open a border crossing near Ijevan</title><link>http://127.0.0.1:9/ijevan</link>
-<pubDate>Tue, 03 Mar 2026 09:00:00 GMT</pubDate><description>Armenia and Azerbaijan opened their first border
-crossing near Ijevan on Tuesday, the two governments said, allowing trucks to pass for the first time since the
-1990s under the peace agreement initialled in Washington the previous year.</description></item>
-<item><title>Baku and Yerevan agree on rail link timetable</title><link>http://127.0.0.1:9/rail</link>
-<pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate><description>Railway officials from Baku and Yerevan agreed a
-timetable for reopening the rail link through Nakhchivan, with the first freight trains expected in the autumn, the
-Azerbaijani railway company said in a statement on Wednesday.</description></item>
-</channel></rss>"""
-
-
-class ConditionalFeed(BaseHTTPRequestHandler):
-    """/feed.xml with an ETag (304 when the client already has it); /broken.xml always fails."""
-
-    seen_headers: list[dict] = []
-
-    def do_GET(self):  # noqa: N802
-        ConditionalFeed.seen_headers.append({"path": self.path, **dict(self.headers)})
-        if self.path in ("/broken.xml", "/gone.xml"):
-            self.send_response(500 if self.path == "/broken.xml" else 404)
-            self.end_headers()
-            return
-        if self.headers.get("If-None-Match") == '"v1"':
-            self.send_response(304)
-            self.end_headers()
-            return
-        body = FEED.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("ETag", '"v1"')
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+from .helpers import brief, ingest_lock_held_elsewhere
+from .servers import ConditionalFeed, serving, static_site
 
 
 def test_feeds_are_polled_conditionally_and_a_broken_one_is_isolated(index):

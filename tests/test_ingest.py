@@ -11,7 +11,7 @@ from retrieval.ingest import IngestBusyError, Ingester, ingest
 from retrieval.models import Article
 from retrieval.search import Retriever
 
-from .conftest import CORPUS, SEEDS, ingest_lock_held_elsewhere
+from .helpers import CORPUS, SEEDS, ingest_lock_held_elsewhere
 
 
 def test_seed_ingests_and_reingest_adds_nothing(index):

@@ -14,8 +14,7 @@ import pytest
 from retrieval.index import Index
 from retrieval.settings import Settings
 
-from .conftest import ingest_lock_held_elsewhere
-from .helpers import BRIEF, counts, write_corpus
+from .helpers import BRIEF, counts, ingest_lock_held_elsewhere, write_corpus
 
 SMALL = "Border quiet\n\nThe border near Ijevan was quiet on Tuesday, the Armenian defence ministry said."
 

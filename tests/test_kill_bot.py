@@ -12,10 +12,14 @@ import signal
 import subprocess
 import time
 
-from .conftest import SEED_FILE, ingested
-from .fake_telegram import FakeTelegram
-from .helpers import BRIEF
-from .test_bot import TOKEN, Bot
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from bot.journal import JournaledUpdate
+from fakes.telegram import FakeTelegram
+
+from .bot_harness import TOKEN, Bot
+from .helpers import BRIEF, SEED_FILE, ingested
 
 QUESTIONS = [
     "What did Peskov say about Russian mediation?",
@@ -30,6 +34,17 @@ async def until(condition, timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.05)
+
+
+def done_in_journal(database: str, update_id: int) -> bool:
+    """The bot's update journal (in its database) marks the update done: its answer was sent."""
+    engine = create_engine(database)
+    try:
+        with Session(engine) as session:
+            row = session.get(JournaledUpdate, (int(TOKEN.split(":")[0]), update_id))  # ids are per bot
+            return row is not None and row.done_at is not None
+    finally:
+        engine.dispose()
 
 
 def answers_to(fake: FakeTelegram, message_id: int) -> list[str]:
@@ -57,17 +72,19 @@ async def test_sigkill_with_questions_queued_then_each_is_answered_once_after_re
     }
     asked_at = int(time.time()) - 600  # asked ten minutes ago, while the bot was busy or down
     asked = [
-        fake.message(QUESTIONS[i % len(QUESTIONS)], chat_id=700 + u, user_id=700 + u, date=asked_at)
+        fake.message(QUESTIONS[(u + i) % len(QUESTIONS)], chat_id=700 + u, user_id=700 + u, date=asked_at)
         for u in range(USERS)
         for i in range(PER_USER)
     ]
     ids = [a["message"]["message_id"] for a in asked]
     fake.hold_sends_after = 1  # one answer goes out, then the bot is stuck sending the next: kill it there
+    database = f"sqlite:///{data / 'subscriptions.sqlite3'}"  # the bot database `brief run` uses by default
     with ingested(data, embedder, SEED_FILE) as index, (tmp_path / "bot.log").open("wb") as log:
         process = subprocess.Popen([BRIEF, "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await until(lambda: fake.held >= 1, 30, "the second answer")
-            await asyncio.sleep(0.3)  # the sent answer is marked done
+            (first,) = [a for a in asked if answers_to(fake, a["message"]["message_id"])]
+            await until(lambda: done_in_journal(database, first["update_id"]), 10, "the sent answer marked done")
             assert fake.confirmed > asked[-1]["update_id"], "Telegram has forgotten every question: all confirmed"
         finally:
             process.send_signal(signal.SIGKILL)
@@ -79,18 +96,20 @@ async def test_sigkill_with_questions_queued_then_each_is_answered_once_after_re
 
         # The restart: the same Application `brief run` builds, on the same data, in this process (the model is
         # already loaded here, which saves a second start-up).
-        restarted = Bot(index, fake, base, database_url=f"sqlite:///{data / 'subscriptions.sqlite3'}", answer_workers=1)
+        restarted = Bot(index, fake, base, database_url=database, answer_workers=1)
         await restarted.start()
         try:
             await until(lambda: all(answers_to(fake, i) for i in ids), 30, "every question answered after the restart")
-            await asyncio.sleep(0.5)  # nothing more comes
+            for update in asked:  # each finished, so a second answer would be here by now
+                await restarted.settled(update)
         finally:
             await restarted.stop()
             await fake.stop()
     assert "answering 2 updates left unfinished by the last run" in caplog.text
-    for i in ids:
-        (text,) = answers_to(fake, i)  # exactly once
-        assert text.startswith("<i>Sorry for the late answer") or text.startswith("<i>عذرًا على تأخر الإجابة")
+    for update in asked:
+        (text,) = answers_to(fake, update["message"]["message_id"])  # exactly once
+        arabic = update["message"]["text"].startswith("ماذا")
+        assert text.startswith("<i>عذرًا على تأخر الإجابة" if arabic else "<i>Sorry for the late answer"), text
         assert "[1]" in text, "a cited answer"
     assert TOKEN.split(":")[1] not in (tmp_path / "bot.log").read_text("utf-8", "replace")
 

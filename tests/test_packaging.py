@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
-import pytest
-
-from .helpers import BRIEF
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    source = tmp_path_factory.mktemp("source")  # setuptools writes build/ and egg-info next to the sources
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source)
-    for name in ("retrieval", "bot", "prompts"):
-        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if build.returncode != 0 and "setuptools" in build.stderr and "No module named" in build.stderr:
-        pytest.skip("setuptools is not installed in this environment, so no wheel can be built offline")
-    assert build.returncode == 0, build.stderr
-    (path,) = out.glob("caucasus_brief-*.whl")
-    return path
+from .helpers import BRIEF, ROOT
 
 
 def test_the_wheel_carries_every_prompt_and_data_file(wheel):
@@ -43,6 +16,7 @@ def test_the_wheel_carries_every_prompt_and_data_file(wheel):
     expected |= {f"retrieval/data/{p.name}" for p in (ROOT / "retrieval" / "data").iterdir() if p.is_file()}
     assert len(expected) > 8
     assert expected <= names, f"missing from the wheel: {sorted(expected - names)}"
+    assert not [n for n in names if n.startswith(("fakes/", "tests/", "bench/"))], "development code is not shipped"
 
 
 def test_the_wheel_carries_the_command_line(wheel):

@@ -6,7 +6,7 @@ import pytest
 
 from retrieval.answering import Answerer
 
-from .conftest import CORPUS, SEED_FILE, ingested
+from .helpers import CORPUS, SEED_FILE, ingested
 
 LACHIN = CORPUS / "en_reuters_lachin_checkpoint.txt"
 

@@ -7,7 +7,7 @@ from retrieval.ingest import ingest
 from retrieval.search import Filters, Retriever
 from retrieval.settings import Settings
 
-from .conftest import CORPUS, SEEDS
+from .helpers import CORPUS, SEEDS
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,48 @@ def test_fts_syntax_in_a_query_is_read_as_words(corpus_index, nasty):
 def test_hostile_or_empty_queries_change_nothing(corpus_index):
     retriever = Retriever(corpus_index)
     before = corpus_index.store.stats()
-    assert retriever.search("'; DROP TABLE articles; --", k=3) is not None
+    hostile = "'; DROP TABLE articles; --"
+    assert retriever.lexical_query(hostile) == '"drop" OR "table" OR "articles"', "words, quoted: never SQL or FTS"
+    hits = retriever.search(hostile, k=3)
+    assert 0 < len(hits) <= 3 and all(corpus_index.store.get(h.article_id) for h in hits)
     assert retriever.search("   ", k=3) == []
     assert corpus_index.store.stats() == before
+
+
+@pytest.mark.parametrize("noise", ["?!… ؟ ،", "...", "🙂🔥🇦🇲", "— « » —"])
+def test_a_query_without_a_word_finds_nothing(corpus_index, noise):
+    """Punctuation or emoji alone has nothing to look for: the nearest chunks to its vector are noise, not hits."""
+    assert Retriever(corpus_index).search(noise, k=5) == []
+
+
+PESKOV = "What did Peskov say about Russia's mediation between Armenia and Azerbaijan?"
+EXODUS = "كم عدد الذين فروا من كاراباخ إلى أرمينيا في أيلول 2023؟"
+
+
+def ranked_chunks(index, query: str) -> list[str]:
+    return [h.chunk_id for h in Retriever(index).search(query, k=5)]
+
+
+@pytest.mark.parametrize(
+    ("plain", "written"),
+    [
+        (PESKOV, f"<b>{PESKOV}</b>"),  # markup pasted with the question
+        (PESKOV, PESKOV.upper()),
+        (EXODUS, EXODUS.replace("2023", "٢٠٢٣")),  # Arabic-Indic digits
+        (EXODUS, EXODUS.replace("كم", "كـــم").replace("فروا", "فرّوا")),  # tatweel and a shadda
+    ],
+)
+def test_the_same_question_written_differently_finds_the_same_article_first(corpus_index, plain, written):
+    assert ranked_chunks(corpus_index, written)[0] == ranked_chunks(corpus_index, plain)[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did بيسكوف say about وساطة روسيا between Armenia and Azerbaijan?",  # mixed scripts
+        " ".join([PESKOV] * 18),  # about 1,400 characters: longer than the model's window
+    ],
+)
+def test_mixed_script_and_very_long_questions_still_find_the_seed_first(corpus_index, question):
+    hits = Retriever(corpus_index).search(question, k=5)
+    assert origin(corpus_index, hits[0]) == "000_104105c63aa4b763.txt"

@@ -2,7 +2,7 @@ import re
 
 from retrieval.settings import Settings
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_every_setting_is_documented_in_env_example_with_its_default(monkeypatch):

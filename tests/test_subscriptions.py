@@ -19,10 +19,10 @@ from telegram.ext import CallbackContext
 from bot.delivery import deliver_due, job_name
 from bot.schedule import Schedule, ScheduleError, parse_schedule
 from bot.subscriptions import SubscriptionStore
+from fakes.telegram import FakeTelegram
 from retrieval.index import Index
 
-from .fake_telegram import FakeTelegram
-from .test_bot import Bot, bot_index, text_of  # noqa: F401 - bot_index is a fixture
+from .bot_harness import Bot, text_of
 
 
 def utc(*args) -> datetime:
@@ -105,7 +105,7 @@ def test_concurrent_claims_from_many_connections_win_each_slot_once(bot_database
 
 # -- end to end -----------------------------------------------------------------------------------------------------
 @pytest.fixture
-async def running(bot_index, bot_database_url):  # noqa: F811 - the fixture imported above
+async def running(bot_index, bot_database_url):
     fake = FakeTelegram()
     base = await fake.start()
     runner = Bot(bot_index, fake, base, database_url=bot_database_url)
@@ -129,7 +129,8 @@ async def test_subscribe_schedules_a_job_and_delivers_each_slot_once_across_a_re
     context = CallbackContext(running.app)
     assert await deliver_due(context, slot + timedelta(minutes=1)) == 1
     briefing = fake.sent(chat_id=501)[-1]
-    assert "لا توجد مقالات جديدة" in text_of(briefing) or "<b>" in text_of(briefing)
+    # The corpus ends in 2025: the week before a June 2026 slot has no news, said in the subscription's language.
+    assert text_of(briefing).startswith("لا توجد مقالات جديدة عن النزاع بين") and "[1]" not in text_of(briefing)
     assert await deliver_due(context, slot + timedelta(minutes=5)) == 0, "the same slot is not sent twice"
 
     await running.restart()
@@ -198,12 +199,11 @@ async def test_briefing_command_sends_one_now(running):
     assert text_of(reply).startswith("No new articles about the conflict between")
 
 
-async def test_the_bot_polls_configured_feeds(bot_index, tmp_path):  # noqa: F811
+async def test_the_bot_polls_configured_feeds(bot_index, tmp_path):
     from bot.delivery import poll_feeds_job
     from retrieval.search import Retriever
 
-    from .servers import serving
-    from .test_feeds import ConditionalFeed
+    from .servers import ConditionalFeed, serving
 
     fake = FakeTelegram()
     base = await fake.start()
@@ -274,8 +274,7 @@ async def test_a_summary_with_a_bad_window_says_why(running):
     fake.message("/summary 9999999d", chat_id=-970, user_id=971, chat_type="supergroup")
     await fake.wait_for(lambda c: len(fake.sent(chat_id=-970)) == 1)
     [reply] = [text_of(c) for c in fake.sent(chat_id=-970)]
-    assert "9999999" in reply or "too long" in reply.lower(), reply
-    assert not reply.startswith("No new articles")
+    assert reply == "“9999999d” is too long a window: at most 3660 days.", "the same one line as `brief briefing`"
 
 
 async def test_many_subscribers_due_at_once_all_get_their_briefing(running):
@@ -321,7 +320,13 @@ async def test_a_briefing_that_fails_to_build_is_retried_and_delivered_exactly_o
     assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=15)) == 1, "the next pass sends it"
     assert await deliver_due(CallbackContext(app), slot + timedelta(minutes=25)) == 0
     (briefing,) = fake.sent(chat_id=1101)
-    assert "Russia starts pulling peacekeepers out of Karabakh region" in text_of(briefing)
+    # Two wire copies of the story, one date: which leads follows their ids, and a file's id comes from its absolute
+    # path (so from where the repository is checked out).
+    copies = [
+        "Russia starts pulling peacekeepers out of Karabakh region",
+        "Russian peacekeepers begin withdrawal from Karabakh",
+    ]
+    assert any(title in text_of(briefing) for title in copies), text_of(briefing)
     (delivery,) = store.deliveries(sub.id)
     assert delivery.sent_at is not None and json.loads(delivery.article_ids)
 

@@ -63,7 +63,7 @@ class FakeTelegram:
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.port = self.runner.addresses[0][1]
         return f"http://127.0.0.1:{self.port}/bot"
 
     def release(self) -> None:
@@ -85,9 +85,9 @@ class FakeTelegram:
         params = dict(await request.post()) if request.can_read_body else {}
         if not params and request.content_type == "application/json":
             params = await request.json()
-        for key in list(params):
-            if key in JSON_FIELDS and isinstance(params[key], str):
-                params[key] = json.loads(params[key])
+        for key, value in list(params.items()):
+            if key in JSON_FIELDS and isinstance(value, str):
+                params[key] = json.loads(value)
         call = Call(method, params, request.match_info["token"])
         self.calls.append(call)
         chat = str(params.get("chat_id", ""))
@@ -293,9 +293,11 @@ class FakeTelegram:
             if status == "kicked":
                 fields["until_date"] = 0
             if status == "administrator":
-                rights = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats")
-                rights += ("can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users")
-                rights += ("is_anonymous", "can_post_stories", "can_edit_stories", "can_delete_stories")
+                rights = [
+                    *("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats"),
+                    *("can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users"),
+                    *("is_anonymous", "can_post_stories", "can_edit_stories", "can_delete_stories"),
+                ]
                 fields.update(dict.fromkeys(rights, False), can_post_messages=can_post)
             return fields
 
