@@ -83,7 +83,8 @@ def language_name(code: str) -> str:
 
 
 def detect_lang(text: str) -> str:
-    """Return "ar" or "en" for the script most of the letters are in, "" when there are no letters."""
+    """Return "ar" or "en" for the script most of the letters are in; with no letters, "ar" when Arabic punctuation or
+    digits are there (a bare "؟" was written by an Arabic reader), else ""."""
     arabic = latin = 0
     for ch in text[:5000]:
         if not ch.isalpha():
@@ -94,7 +95,7 @@ def detect_lang(text: str) -> str:
         elif name.startswith("LATIN"):
             latin += 1
     if not arabic and not latin:
-        return ""
+        return "ar" if any(unicodedata.name(ch, "").startswith("ARABIC") for ch in text[:5000]) else ""
     return "ar" if arabic >= latin else "en"
 
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from retrieval.answering import reply_language
 from retrieval.ingest import ingest
 from retrieval.lang import identify
 from retrieval.models import Article
@@ -76,3 +77,8 @@ def test_a_given_lang_is_validated_and_never_labels_another_language_english():
     assert failures["records.jsonl:1"] == "unsupported language 'xx' in the metadata (only 'ar' and 'en' are accepted)"
     assert "German (de)" in failures["records.jsonl:3"]
     assert "French (fr)" in failures["records.jsonl:4"]
+
+
+@pytest.mark.parametrize(("text", "lang"), [("؟", "ar"), ("٣٤ ، ؟", "ar"), ("?", "en"), ("🙂 ...", "en")])
+def test_a_message_without_letters_is_answered_in_the_script_of_its_marks(text, lang):
+    assert reply_language(text) == lang
