@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
@@ -111,3 +113,16 @@ class Bot:
 
 def text_of(call: Call) -> str:
     return call.params["text"]
+
+
+@asynccontextmanager
+async def running_bot(index: Index, **overrides) -> AsyncIterator[Bot]:
+    """A started bot on a FakeTelegram of its own; both stopped on exit."""
+    fake = FakeTelegram()
+    runner = Bot(index, fake, await fake.start(), **overrides)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+        await fake.stop()

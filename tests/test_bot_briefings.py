@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fakes.telegram import FakeTelegram
-
-from .bot_harness import Bot, text_of
+from .bot_harness import running_bot, text_of
 from .helpers import CORPUS, ingested, jsonl
 
 TREATY = {
@@ -47,14 +45,10 @@ def briefing_index(tmp_path_factory, embedder):
 
 @pytest.fixture
 async def bot(briefing_index):
-    fake = FakeTelegram()
-    runner = Bot(briefing_index, fake, await fake.start())
-    await runner.start()
-    runner.clock = Clock(NOW)
-    runner.app.bot_data.clock = runner.clock
-    yield runner
-    await runner.stop()
-    await fake.stop()
+    async with running_bot(briefing_index) as runner:
+        runner.clock = Clock(NOW)
+        runner.app.bot_data.clock = runner.clock
+        yield runner
 
 
 def story_lines(text: str) -> list[str]:

@@ -17,9 +17,8 @@ from bot.delivery import deliver_due, job_name
 from bot.journal import JournaledUpdate
 from bot.schedule import Schedule
 from bot.subscriptions import ChatKind, Status, SubscriptionStore
-from fakes.telegram import FakeTelegram
 
-from .bot_harness import Bot, text_of
+from .bot_harness import Bot, running_bot, text_of
 from .helpers import SEED_FILE, ingested
 
 SLOT = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -33,12 +32,8 @@ def small_index(tmp_path_factory, embedder):
 
 @pytest.fixture
 async def bot(small_index):
-    fake = FakeTelegram()
-    runner = Bot(small_index, fake, await fake.start())
-    await runner.start()
-    yield runner
-    await runner.stop()
-    await fake.stop()
+    async with running_bot(small_index) as runner:
+        yield runner
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
