@@ -12,6 +12,7 @@ from retrieval.models import Article
 from retrieval.search import Retriever
 
 from .conftest import CORPUS, SEEDS, ingest_lock_held_elsewhere
+from .helpers import counts, write_corpus
 
 
 def test_seed_ingests_and_reingest_adds_nothing(index):
@@ -235,3 +236,70 @@ def test_an_ingest_waits_for_the_lock_held_elsewhere_then_gives_up_clearly(index
     ingester.add(article)
     ingester.flush()
     assert index.store.get("quiet").status == "indexed"
+
+
+# -- the pipeline: reading overlaps embedding, calls sorted by length, a concurrent engine on nicer threads ------------
+class Watching:
+    """The real model, noting for each call the articles already in the store, its thread, the thread's niceness and
+    how many calls were running at once. `concurrent` says the engine may be called from several threads at once."""
+
+    def __init__(self, model, db_path, concurrent: bool = False):
+        self.model, self.db_path, self.concurrent = model, db_path, concurrent
+        self.name = model.name
+        self.calls: list[dict] = []
+        self.running = self.most_running = 0
+        self._lock = threading.Lock()
+
+    def passages(self, texts: list[str]):
+        with self._lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        stored = sum(counts(self.db_path).values())
+        niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        time.sleep(0.05)  # a call takes a while, as a real one does
+        vectors = self.model.passages(texts)
+        with self._lock:
+            self.running -= 1
+            self.calls.append(
+                {"texts": list(texts), "stored": stored, "thread": threading.get_ident(), "nice": niceness}
+            )
+        return vectors
+
+    def query(self, text: str):
+        return self.model.query(text)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("reports")
+    write_corpus(corpus, 12)
+    return corpus
+
+
+def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(settings, embedder, reports):
+    settings = settings.model_copy(update={"embedding_batch": 2})
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed, report.interrupted) == (12, 12, False)
+    assert model.calls[0]["stored"] < 12, "embedding started before every source was read"
+    assert all(call["thread"] != threading.get_ident() for call in model.calls), "embedding is off the reading thread"
+    for call in model.calls:
+        lengths = [len(text) for text in call["texts"]]
+        assert len(lengths) <= 2 and lengths == sorted(lengths, reverse=True), "bounded calls, longest texts first"
+    assert index.vectors.chunks.count() == index.store.stats()["chunks"]
+    index.close()
+
+
+def test_a_concurrent_engine_embeds_on_several_threads_at_a_lower_priority(settings, embedder, reports):
+    settings = settings.model_copy(update={"embedding_batch": 2, "embedding_threads": 2})
+    model = Watching(embedder, settings.store_path, concurrent=True)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed) == (12, 12)
+    assert model.most_running == 2 and len({call["thread"] for call in model.calls}) == 2, "two calls at once"
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert all(call["nice"] > mine for call in model.calls) or mine == 19, "embedding yields to answering"
+    hits = Retriever(index).search("shells near Goris", k=3)
+    assert hits and index.store.get(hits[0].article_id).status == "indexed"
+    index.close()
