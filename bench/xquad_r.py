@@ -61,6 +61,8 @@ def build(index: Index, passages: list[dict]) -> dict[str, tuple[list[int], list
             ingester.add(Article(id=article_id, title="", text=text, source="XQuAD", lang=sentences[0]["lang"]))
     ingester.flush()
     print(f"index: {ingester.report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if hasattr(index.embedder, "flush"):
+        index.embedder.flush()
     return layout
 
 
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
+    parser.add_argument("--cache", action="store_true", help="cache passage vectors under bench/.work/embed-cache")
     args = parser.parse_args()
     if args.vectors:
         ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
@@ -86,6 +89,10 @@ def main() -> None:
         article_vector=parser_vector,
     )
     index = Index(settings)
+    if args.cache:  # passage vectors by text, shared with bench/ontopic.py: a rebuild embeds only new texts
+        from ontopic import CachingEmbedder
+
+        index = Index(settings, embedder=CachingEmbedder(index.embedder, Path(__file__).parent / ".work/embed-cache"))
     layout = build(index, load_jsonl(DATA / "passages.jsonl"))
     questions = load_jsonl(DATA / "questions.jsonl")
     if args.limit:
