@@ -359,7 +359,7 @@ class Store:
 
     def story_ids(self, article_ids: Iterable[str]) -> dict[str, str]:
         """Article id → story id, in one query per 500 ids."""
-        ids, out = list(dict.fromkeys(article_ids)), {}
+        ids, out = list(dict.fromkeys(article_ids)), dict[str, str]()
         for i in range(0, len(ids), 500):
             batch = ids[i : i + 500]
             marks = ",".join("?" * len(batch))

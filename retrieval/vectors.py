@@ -47,7 +47,8 @@ def delete_article_vectors(client: chromadb.ClientAPI, name: str, article_ids: S
     existing = {c.name for c in client.list_collections()}
     if f"{name}_chunks" in existing:
         chunks = client.get_collection(f"{name}_chunks", embedding_function=None)
-        chunks.delete(where={"article_id": {"$in": list(article_ids)}})
+        where: dict = {"article_id": {"$in": list(article_ids)}}
+        chunks.delete(where=where)
     if f"{name}_articles" in existing:
         client.get_collection(f"{name}_articles", embedding_function=None).delete(ids=list(article_ids))
 
