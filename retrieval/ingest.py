@@ -163,6 +163,7 @@ class Ingester:
         self._depth = 0  # nesting of `locked()`: work in flight is finished before the outermost block ends
         self._calls: deque[_Call] = deque()
         self._pool: ThreadPoolExecutor | None = None
+        self._skipped = False  # a call was dropped after a stop request: its articles stay pending
 
     def _log_wait(self) -> None:
         """Library callers (the bot's feed poll, its /ingest) say in the log why they are waiting."""
@@ -316,6 +317,8 @@ class Ingester:
         with self.locked():
             self._dispatch(everything=True)
             self._drain()
+            if self._skipped:  # a stop request came while the last calls were queued: they did not run
+                raise IngestInterrupted
 
     def _dispatch(self, everything: bool = False) -> None:
         """Plan the queued articles' texts and hand them to the embedding threads, a group of chunks at a time."""
@@ -408,7 +411,7 @@ class Ingester:
 
     def _embed_call(self, texts: list[str]) -> np.ndarray | None:
         """In an embedding thread: one call, unless a stop was requested meanwhile."""
-        if not texts or (self.stop is not None and self.stop.is_set()):
+        if self.stop is not None and self.stop.is_set():
             return None
         return self.index.embedder.passages(texts)
 
@@ -429,7 +432,8 @@ class Ingester:
         """Wait for one call and store the units it completed."""
         vectors = call.future.result()
         if vectors is None:
-            return  # skipped after a stop request
+            self._skipped = True  # after a stop request
+            return
         complete = []
         for (unit, i), vector in zip(call.parts, vectors, strict=True):
             unit.vectors[i] = vector

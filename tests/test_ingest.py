@@ -13,6 +13,7 @@ from retrieval.index import Index
 from retrieval.ingest import SERIAL_CALL, IngestBusyError, Ingester, ingest
 from retrieval.models import Article
 from retrieval.search import Retriever
+from retrieval.settings import Settings
 
 from .conftest import CORPUS, SEEDS, ingest_lock_held_elsewhere
 from .helpers import counts, write_corpus
@@ -357,4 +358,34 @@ def test_vectors_derived_from_sentences_when_chosen(settings, embedder, tmp_path
     assert float(vector @ embedder.passages([article.title])[0]) > 0.8
     hits = Retriever(index).search("monitors in Sotk logged violations of the ceasefire line", k=3)
     assert hits[0].article_id == article.id
+    index.close()
+
+
+class StoppingLate(Recording):
+    """Asks for the stop at the end of call `stop_after`, once the last call is surely queued behind it."""
+
+    def passages(self, texts: list[str]):
+        self.calls.append(list(texts))
+        vectors = self.model.passages(texts)
+        if len(self.calls) == self.stop_after:
+            time.sleep(0.3)
+            self.stop.set()
+        return vectors
+
+
+def test_a_stop_during_the_last_calls_reports_the_run_interrupted(settings, embedder, tmp_path):
+    settings = settings.model_copy(update={"embedding_batch": 4})
+    path = tmp_path / "log.txt"
+    long_article(path, 12)
+    counting = Recording(embedder)
+    first = Index(settings, embedder=counting)
+    Ingester(first).run([str(path)])
+    first.close()
+    stop = threading.Event()
+    model = StoppingLate(embedder, stop, stop_after=len(counting.calls) - 1)
+    again = Settings(_env_file=None, brief_data_dir=tmp_path / "again", embedding_batch=4)
+    index = Index(again, embedder=model)
+    report = Ingester(index, stop=stop).run([str(path)])
+    assert len(model.calls) == len(counting.calls) - 1
+    assert report.interrupted and report.indexed == 0 and len(index.store.pending_ids()) == 1
     index.close()
