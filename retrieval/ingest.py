@@ -131,7 +131,7 @@ class Ingester:
     ends the run after the calls under way; `lock_timeout` (default: the INGEST_LOCK_TIMEOUT setting) is how long to
     wait for another ingest on the same data directory, `on_wait` is told once if it has to wait. Embedding overlaps
     the reading while the lock is held across calls (`run`, or a caller's `locked()` block); a lone `add` or `flush`
-    finishes its embedding before it returns.
+    finishes its embedding before it returns. `chunk_vector`, `opening_vector`: see CHUNK_VECTOR (for measuring).
     """
 
     def __init__(
