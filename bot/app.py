@@ -87,6 +87,7 @@ async def post_init(application: BotApplication) -> None:
 
 async def shutdown_executor(application: BotApplication) -> None:
     application.bot_data.executor.shutdown(wait=False, cancel_futures=True)
+    application.bot_data.ingest_executor.shutdown(wait=False, cancel_futures=True)
 
 
 def token_of(settings: Settings) -> str:
@@ -162,6 +163,7 @@ def wire(
     """Fill in the BotData the Application made (with no arguments, as PTB makes it)."""
     data.service = service
     data.executor = ThreadPoolExecutor(max(1, settings.answer_workers), thread_name_prefix="answer")
+    data.ingest_executor = ThreadPoolExecutor(1, thread_name_prefix="ingest")
     data.feedback = stores.feedback
     data.subscriptions = stores.subscriptions
     data.answers = stores.answers

@@ -31,6 +31,7 @@ class BotData:
 
     service: ChatService
     executor: ThreadPoolExecutor  # blocking index and model work runs here, off the event loop
+    ingest_executor: ThreadPoolExecutor  # feed polls and /ingest: one at a time, never holding an answer worker
     feedback: FeedbackStore
     subscriptions: SubscriptionStore
     answers: AnswerMemory

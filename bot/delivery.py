@@ -96,7 +96,7 @@ async def poll_feeds_job(context: BriefContext) -> None:
     service = context.bot_data.service
     poller = FeedPoller(service.index)
     results = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data.executor, poller.poll_all, service.settings.feeds
+        context.bot_data.ingest_executor, poller.poll_all, service.settings.feeds
     )
     for result in results:
         if result.status == "failed":

@@ -276,7 +276,7 @@ async def on_ingest(update: Update, context: BriefContext) -> None:
     started = service.text("ingest_started", lang, what=" ".join(context.args))
     progress = (await send_reply(context, message.chat_id, started, thread_of(message)))[0]
     report = await asyncio.get_running_loop().run_in_executor(
-        context.bot_data.executor, partial(ingest, service.index, list(context.args))
+        context.bot_data.ingest_executor, partial(ingest, service.index, list(context.args))
     )
     lines = [report.summary(), *(f"failed: {f.origin}: {f.reason}" for f in report.failures[:20])]
     await send_reply(context, message.chat_id, Reply(esc("\n".join(lines))), edit=progress)

@@ -80,9 +80,10 @@ class FeedPoller:
         articles = [item for item in items if not isinstance(item, Failure)]
         if not articles and any(isinstance(item, Failure) for item in items):
             raise SourceError(next(item.reason for item in items if isinstance(item, Failure)))
-        for article in articles:
-            ingester.add(article)
-        ingester.flush()
+        with ingester.locked():  # held across the feed: its articles are read while earlier ones embed
+            for article in articles:
+                ingester.add(article)
+            ingester.flush()
         return FeedResult(url, "new", new=ingester.report.new + ingester.report.updated, seen=len(articles))
 
     def _succeeded(self, state: FeedState, now: float, result: FeedResult) -> FeedResult:
