@@ -193,7 +193,8 @@ class Built:
     articles: int
     chunks: int
     engine: str
-    seconds: float  # how long the build took (when it was built)
+    seconds: float  # how long the build took
+    cached: bool = False  # built by an earlier run
 
 
 def link_models(data: Path) -> None:
@@ -226,7 +227,7 @@ def build(settings: Settings, engine: Embedder, records: list[dict], rebuild: bo
     home = WORK / f"store-{digest.hexdigest()[:16]}"
     done = home / "built.json"
     if done.exists() and not rebuild:
-        return Built(**{**json.loads(done.read_text()), "data": home / "data"})
+        return Built(**{**json.loads(done.read_text()), "data": home / "data", "cached": True})
     shutil.rmtree(home, ignore_errors=True)  # an interrupted build, or --rebuild
     link_models(home / "data")
     source = home / "articles.jsonl"
@@ -248,7 +249,7 @@ def build(settings: Settings, engine: Embedder, records: list[dict], rebuild: bo
         print(f"  {report.failed} texts refused by ingest: {report.failures[0].reason} …", file=sys.stderr)
     stats = index.store.stats()
     built = Built(home / "data", stats["articles"], stats["chunks"], engine.name, time.perf_counter() - started)
-    done.write_text(json.dumps({k: v for k, v in asdict(built).items() if k != "data"}))
+    done.write_text(json.dumps({k: v for k, v in asdict(built).items() if k not in ("data", "cached")}))
     return built
 
 

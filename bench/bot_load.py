@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -300,8 +302,8 @@ async def ingest_window(feed: LocalFeed, watch: StoreWatch, timeout: float) -> t
         if time.perf_counter() > deadline:
             raise IngestTimeoutError(
                 f"the bot fetched its feed but its poll recorded no end (feed_state.last_success/last_error) within "
-                f"{timeout:g} s of the start (--ingest-timeout); a poll that finds the data directory's ingest lock "
-                f"held records nothing"
+                f"{timeout:g} s (--ingest-timeout); a poll that finds the data directory's ingest lock held records "
+                f"nothing"
             )
         await asyncio.sleep(0.1)
     return feed.fetched, time.perf_counter(), row
@@ -333,7 +335,7 @@ async def under_ingest(args: argparse.Namespace) -> int:
     kept, held = big_store.split(big_store.shared_texts(), args.feed_items)
     records = big_store.store_records(kept, args.chunks, settings.chunk_chars)
     built = big_store.build(settings, engine, records, rebuild=args.rebuild)
-    made = f"built in {built.seconds:.0f} s" if built.seconds else "cached"
+    made = f"{'cached, ' if built.cached else ''}built in {built.seconds:.0f} s"
     print(f"store: {built.articles} articles, {built.chunks} chunks ({made}: {built.data.parent.name})", flush=True)
     feed = LocalFeed(held)
     baseline: list[tuple[float, float]] = []
@@ -367,15 +369,19 @@ async def under_ingest(args: argparse.Namespace) -> int:
                     await post_init(app)  # as run_polling does at start-up: it schedules the feed poll (1 s later)
                     window = asyncio.ensure_future(ingest_window(feed, watch, args.ingest_timeout))
                     await asking(window.done)
-                    start, end, row = await window
+                    try:
+                        start, end, row = await window
+                    except IngestTimeoutError as error:
+                        # No figures. The poll may still be ingesting in the bot's thread, which nothing can stop,
+                        # and stopping the bot waits for its jobs: leave now.
+                        print(f"error: {error}", file=sys.stderr, flush=True)
+                        shutil.rmtree(tmp, ignore_errors=True)
+                        os._exit(1)
                     articles_after, chunks_after = await asyncio.to_thread(watch.counts)
                     during = [(a, b) for a, b in spans if a >= start and b <= end]
                     errors = apologies(fake)
             finally:
                 watch.close()
-    except IngestTimeoutError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         feed.close()
     last_success, last_error, _ = row  # a fresh copy of the store: no earlier poll of this feed
