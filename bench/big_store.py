@@ -8,7 +8,8 @@ different pair in each edition, so no two articles are near-duplicates, while mo
 embeds each distinct text once). `held_back` texts are never in the store: a feed serves them as new articles.
 
 The store is built with the project's ingest under bench/.work/bot_load/<key>/data, the key hashing the articles,
-the chunking settings and the embedding engine's name; `models/` (the engine's build) is shared between keys.
+the chunking settings and the embedding engine's name (not the ingest code: `--rebuild` after changing it);
+`models/` (the engine's build) is shared between keys.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def store_records(texts: list[Text], chunks: int, chunk_chars: int) -> list[dict
     """Articles until their chunks (by the project's chunker) reach `chunks`: edition 0 is each text once, edition k
     pairs each text with the one k·7 places after it among those of its language."""
     by_lang = {lang: [t for t in texts if t.lang == lang] for lang in ("ar", "en")}
+    place = {t.key: i for same in by_lang.values() for i, t in enumerate(same)}
     records: list[dict] = []
     total = 0
     edition = 0
@@ -140,11 +142,9 @@ def store_records(texts: list[Text], chunks: int, chunk_chars: int) -> list[dict
                 title, body = first.title, first.text
             else:
                 same = by_lang[first.lang]
-                if len(same) < 2:
+                if edition * 7 >= len(same):  # every pair of this language made
                     continue
-                second = same[(same.index(first) + edition * 7) % len(same)]
-                if second is first:
-                    continue
+                second = same[(place[first.key] + edition * 7) % len(same)]
                 title, body = f"{first.title} / {second.title}", f"{first.text}\n\n{second.text}"
             record = {
                 "id": f"load-{first.key}-{edition}",
