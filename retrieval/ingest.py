@@ -55,14 +55,11 @@ __all__ = [
 SERIAL_CALL = 4
 # Embedding threads of an engine without a lock run this much nicer than the threads answering (Linux: per thread).
 EMBEDDING_NICENESS = 10
-# Which texts give the stored vectors. Chunk: "embed" (the chunk in its own pass, and each of its sentences) or
-# "sentences" (each sentence once; the chunk is the normalised mean of its sentences). Article opening (with
-# ARTICLE_VECTOR=embed): "embed" (title and opening in one pass) or "sentences" (the title embedded alone, averaged
-# with the opening's sentence vectors). Both "sentences" cost quality, so "embed" stays: on the same-topic set
-# (held-out) gold-citation precision fell .906 → .890 (chunks) and → .898 (openings); on XQuAD-R (300 questions per
-# direction) the derived article vector dropped R@10 ar→en .880 → .837 and en→ar .937 → .883.
-CHUNK_VECTOR = "embed"
-OPENING_VECTOR = "embed"
+# Each chunk is embedded in its own pass and so is each of its sentences; an article's opening too. Deriving vectors
+# instead (a chunk as the mean of its sentences; the opening from the title and its sentences) was measured and
+# dropped (issue 11): on the same-topic set (held-out) gold-citation precision fell .906 → .890 (chunks) and → .898
+# (openings); on XQuAD-R (300 questions per direction) the derived article vector dropped R@10 ar→en .880 → .837 and
+# en→ar .937 → .883.
 
 
 @dataclass
@@ -89,7 +86,7 @@ class IngestReport:
 
 @dataclass
 class _Unit:
-    """Texts embedded for one chunk (its sentences, and the chunk itself unless derived) or an article's opening."""
+    """Texts embedded for one chunk (the chunk, then its sentences if it has more than one) or an article's opening."""
 
     article_id: str
     chunk: Chunk | None
@@ -144,7 +141,7 @@ class Ingester:
     ends the run after the calls under way; `lock_timeout` (default: the INGEST_LOCK_TIMEOUT setting) is how long to
     wait for another ingest on the same data directory, `on_wait` is told once if it has to wait. Embedding overlaps
     the reading while the lock is held across calls (`run`, or a caller's `locked()` block); a lone `add` or `flush`
-    finishes its embedding before it returns. `chunk_vector`, `opening_vector`: see CHUNK_VECTOR (for measuring).
+    finishes its embedding before it returns.
     """
 
     def __init__(
@@ -156,8 +153,6 @@ class Ingester:
         stop: threading.Event | None = None,
         lock_timeout: float | None = None,
         on_wait: Callable[[], None] | None = None,
-        chunk_vector: str | None = None,
-        opening_vector: str | None = None,
     ):
         self.index = index
         self.store = index.store
@@ -167,8 +162,6 @@ class Ingester:
         self.stop = stop
         self.lock_timeout = index.settings.ingest_lock_timeout if lock_timeout is None else lock_timeout
         self.on_wait = on_wait or self._log_wait
-        self.chunk_vector = chunk_vector or CHUNK_VECTOR
-        self.opening_vector = opening_vector or OPENING_VECTOR
         self._queue: dict[str, int] = {}  # article id → chunks to embed, in order
         self._queued_chunks = 0
         self._done = 0
@@ -366,18 +359,12 @@ class Ingester:
             for chunk in chunks:
                 if chunk.id not in done:
                     sentences = [text[s:e] for s, e in chunk.sentences] if len(chunk.sentences) > 1 else []
-                    own = [] if self.chunk_vector == "sentences" and sentences else [chunk.text]
-                    units.append(_Unit(article_id, chunk, [*own, *sentences]))
+                    units.append(_Unit(article_id, chunk, [chunk.text, *sentences]))
                     job.remaining += 1
             if chunks and settings.article_vector == "embed":
-                if self.opening_vector == "sentences":
-                    title = record.article.title.strip()
-                    opening = [title] if title else []
-                else:
-                    opening = [self._article_text(record.article, settings.article_embed_chars)]
-                if opening:
-                    units.append(_Unit(article_id, None, opening))
-                    job.remaining += 1
+                opening = self._article_text(record.article, settings.article_embed_chars)
+                units.append(_Unit(article_id, None, [opening]))
+                job.remaining += 1
         # Vectors of an earlier version of an article (its chunks may have other ids) go before the new ones come.
         self.index.vectors.delete_articles(fresh)
         return units, jobs
@@ -467,13 +454,12 @@ class Ingester:
             own = [v for v in unit.vectors if v is not None]
             job = jobs[unit.article_id]
             if unit.chunk is None:
-                job.vector = own[0]  # the opening's, or the title's (averaged with the opening's sentences)
+                job.vector = own[0]  # the opening's
             else:
                 chunk = unit.chunk
-                derived = self.chunk_vector == "sentences" and len(chunk.sentences) > 1
-                sentences = own if derived or len(chunk.sentences) == 1 else own[1:]
+                sentences = own if len(chunk.sentences) == 1 else own[1:]  # one sentence: the chunk's own vector
                 chunk_ids.append(chunk.id)
-                chunk_vectors.append(_normalised(own) if derived else own[0])
+                chunk_vectors.append(own[0])
                 chunk_meta.append({**job.meta, "lang": chunk.lang})
                 sentence_rows += [(chunk.id, i, np.asarray(v, np.float32).tobytes()) for i, v in enumerate(sentences)]
             job.remaining -= 1
@@ -487,26 +473,14 @@ class Ingester:
         self._finish(finished)
         self._progress()
 
-    def _opening_vector(self, job: _Job) -> np.ndarray | None:
-        """The title's vector averaged with the sentence vectors of the article's opening (stored with its chunks)."""
-        article = job.record.article
-        limit = self.index.settings.article_embed_chars - len(article.title)
-        chunk_ids = [c.id for c in self.store.chunks_of(article.id) if c.start < limit]
-        vectors = [] if job.vector is None else [job.vector]
-        for spans, stored in self.store.sentences(chunk_ids).values():
-            if stored is not None:
-                vectors += [v for (start, _), v in zip(spans, stored, strict=True) if start < limit]
-        return _normalised(vectors) if vectors else None
-
     def _finish(self, jobs: list[_Job]) -> None:
         """Give complete articles their own vector and make them searchable."""
         if not jobs:
             return
         article_ids, article_vectors, article_meta = [], [], []
-        by_opening = self.index.settings.article_vector == "embed" and self.opening_vector == "sentences"
         for job in jobs:
             article = job.record.article
-            vector = self._opening_vector(job) if by_opening else job.vector
+            vector = job.vector
             if vector is None:  # "mean": the mean of all its chunk vectors, stored by this run or an earlier one
                 stored = list(self.index.vectors.chunk_vectors_of([article.id]).values())
                 if not stored:
