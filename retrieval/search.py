@@ -144,8 +144,8 @@ class Retriever:
         w, vectors, store = self.weights, self.index.vectors, self.index.store
         lexical_scale = 1.0 if same_lang else w.cross_lexical
         where = self._where(lang, filters, sources)
-        dense_chunks = vectors.query_chunks(vector, w.dense_candidates, where)
-        dense_articles = vectors.query_articles(vector, w.article_candidates, where)
+        dense_chunks = vectors.query_chunks(vector, w.dense_candidates, where, own_language=same_lang)
+        dense_articles = vectors.query_articles(vector, w.article_candidates, where, own_language=same_lang)
         lexical_chunks = store.lexical_chunks(lexical, w.lexical_candidates, lang)
         lexical_articles = store.lexical_articles(lexical, w.article_candidates, lang)
 

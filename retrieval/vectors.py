@@ -133,10 +133,34 @@ class VectorIndex:
         result = collection.query(query_embeddings=[vector], n_results=n, where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
-    def query_chunks(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+    @staticmethod
+    def _query_language(collection, vector: np.ndarray, n: int, lang: str) -> list[tuple[str, float]]:
+        """The n nearest of one language, for a question in that language. Chroma filters by reading every matching
+        id from its metadata store first (30–50 ms a query at 13k chunks); unfiltered it takes 2–3 ms, and a
+        question's nearest vectors are nearly all of its own language (an English question's 300 nearest chunks
+        held 2 Arabic ones). So: the nearest n + margin unfiltered, kept if they hold n of the language; the
+        filtered query otherwise."""
+        wanted = n + n // 2 + 10
+        result = collection.query(query_embeddings=[vector], n_results=wanted, include=["distances", "metadatas"])
+        ids, distances, metas = result["ids"][0], result["distances"][0], result["metadatas"][0]
+        own = [(i, 1.0 - d) for i, d, m in zip(ids, distances, metas, strict=True) if (m or {}).get("lang") == lang]
+        if len(own) >= n or len(ids) < wanted:  # enough, or the whole collection was read
+            return own[:n]
+        return VectorIndex._query(collection, vector, n, {"lang": lang})
+
+    def query_chunks(
+        self, vector: np.ndarray, n: int, where: dict | None = None, own_language: bool = False
+    ) -> list[tuple[str, float]]:
+        """`own_language`: `where` is only the question's own language (see `_query_language`)."""
+        if own_language and where and set(where) == {"lang"}:
+            return self._query_language(self.chunks, vector, n, str(where["lang"]))
         return self._query(self.chunks, vector, n, where)
 
-    def query_articles(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+    def query_articles(
+        self, vector: np.ndarray, n: int, where: dict | None = None, own_language: bool = False
+    ) -> list[tuple[str, float]]:
+        if own_language and where and set(where) == {"lang"}:
+            return self._query_language(self.articles, vector, n, str(where["lang"]))
         return self._query(self.articles, vector, n, where)
 
     def chunk_vectors_of(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
