@@ -25,8 +25,6 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -166,27 +164,6 @@ def store_records(texts: list[Text], chunks: int, chunk_chars: int) -> list[dict
     return records
 
 
-class MemoEmbedder:
-    """The engine, each distinct passage text embedded once per build (the editions repeat most sentences)."""
-
-    def __init__(self, inner: Embedder):
-        self.inner = inner
-        self.name = inner.name
-        self.concurrent = inner.concurrent
-        self.memo: dict[str, np.ndarray] = {}
-
-    def passages(self, texts: list[str]) -> np.ndarray:
-        todo = list(dict.fromkeys(t for t in texts if t not in self.memo))
-        if todo:
-            self.memo.update(zip(todo, self.inner.passages(todo), strict=True))
-        if not texts:
-            return self.inner.passages([])
-        return np.stack([self.memo[t] for t in texts]).astype(np.float32)
-
-    def query(self, text: str) -> np.ndarray:
-        return self.inner.query(text)
-
-
 @dataclass
 class Built:
     data: Path  # the cached data directory: copy it before writing to it
@@ -232,7 +209,10 @@ def build(settings: Settings, engine: Embedder, records: list[dict], rebuild: bo
     link_models(home / "data")
     source = home / "articles.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    index = Index(settings.model_copy(update={"brief_data_dir": home / "data"}), embedder=MemoEmbedder(engine))
+    from ontopic import CachingEmbedder  # vectors by text: the editions repeat most sentences, embedded once
+
+    memo = CachingEmbedder(engine, WORK / "embed-cache", cache_queries=False)
+    index = Index(settings.model_copy(update={"brief_data_dir": home / "data"}), embedder=memo)
     started = time.perf_counter()
     shown = [0.0]
 
@@ -243,6 +223,7 @@ def build(settings: Settings, engine: Embedder, records: list[dict], rebuild: bo
 
     print(f"building the store ({len(records)} articles) under {home}: once per engine and size", file=sys.stderr)
     report = Ingester(index, on_progress=progress).run([str(source)])
+    memo.flush()  # a rebuild (another size, --rebuild) embeds only texts it has not seen
     if report.interrupted:
         sys.exit(f"error: the store build was interrupted: {report.summary()}")
     if report.failed:

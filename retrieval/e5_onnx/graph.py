@@ -72,8 +72,6 @@ def build_graph(
         "GatherBlockQuantized", [word_data, "input_ids", word_scales], MS,
         bits=4, block_size=QK, gather_axis=0, quantize_axis=1,
     )  # fmt: skip
-    # Its type, for ONNX's shape inference (used by the quantiser), which does not know this operator.
-    embedded = helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", "tokens", H])
     zero, one = g.const("c.zero", np.array(0, np.int64)), g.const("c.one", np.array(1, np.int64))
     shape = g.op("Shape", ["input_ids"])
     length = g.op("Gather", [shape, one], axis=0)
@@ -195,7 +193,6 @@ def build_graph(
         ],
         [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", H])],
         g.initializers,
-        value_info=[embedded],
     )
     opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)]
     return helper.make_model(graph, opset_imports=opsets, producer_name="caucasus-brief")
