@@ -241,7 +241,9 @@ class VectorIndex:
     def _query(collection: Collection, vector: np.ndarray, n: int, where: dict | None) -> list[tuple[str, float]]:
         # Chroma returns what there is when fewer than n match; no count() round trip per query.
         result = collection.query(query_embeddings=[vector], n_results=n, where=where or None, include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+        distances = result["distances"]
+        assert distances is not None  # included above
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], distances[0], strict=True)]
 
     def query_chunks(self, vector: np.ndarray, n: int, lang: str, where: dict | None = None) -> list[tuple[str, float]]:
         """The n chunks of one language nearest to `vector`; `where`: any other filter (outlets, dates)."""
