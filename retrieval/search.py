@@ -151,9 +151,9 @@ class Retriever:
         lexical_articles = store.lexical_articles(lexical, w.article_candidates, lang)
 
         # Candidates: dense and lexical chunk hits, plus every chunk of the best articles.
-        chunk_vectors = vectors.chunk_vectors_of([a for a, _ in dense_articles], lang)
-        candidate_ids = list(dict.fromkeys([c for c, _ in dense_chunks] + [c for c, _ in lexical_chunks]))
-        chunk_vectors.update(vectors.chunk_vectors([c for c in candidate_ids if c not in chunk_vectors], lang))
+        article_chunks = store.chunk_ids_of([a for a, _ in dense_articles], lang)
+        candidates = [c for c, _ in dense_chunks] + [c for c, _ in lexical_chunks] + article_chunks
+        chunk_vectors = vectors.chunk_vectors(list(dict.fromkeys(candidates)), lang)
         rows = store.chunk_rows(list(chunk_vectors))
         rows = {c: r for c, r in rows.items() if self._passes(r, lang, filters, sources)}
         if not rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -115,6 +115,16 @@ class Store:
 
     def pending_ids(self) -> list[str]:
         return [r["id"] for r in self.db.execute("SELECT id FROM articles WHERE status = 'pending' ORDER BY rowid")]
+
+    def chunk_ids_of(self, article_ids: Sequence[str], lang: str) -> list[str]:
+        """The ids of these articles' chunks in one language (cheaper here than a Chroma `where` on article ids)."""
+        out: list[str] = []
+        for i in range(0, len(article_ids), 500):
+            batch = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT id FROM chunks WHERE article_id IN ({marks}) AND lang = ? ORDER BY article_id, idx"
+            out += [r["id"] for r in self.db.execute(sql, [*batch, lang])]
+        return out
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         rows = self.db.execute("SELECT * FROM chunks WHERE article_id = ? ORDER BY idx", (article_id,))

@@ -254,11 +254,11 @@ class VectorIndex:
     ) -> list[tuple[str, float]]:
         return self._query(self._collection("articles", lang), vector, n, where)
 
-    def chunk_vectors_of(self, article_ids: Sequence[str], lang: str | None = None) -> dict[str, np.ndarray]:
-        """The vectors of these articles' chunks (of one language, or all)."""
+    def chunk_vectors_of(self, article_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of these articles' chunks, of every language."""
         out: dict[str, np.ndarray] = {}
         if article_ids:
-            for chunks in self._of("chunks", None if lang is None else [lang]):
+            for chunks in self._of("chunks"):
                 out.update(self._vectors(chunks.get(where=of_articles(article_ids), include=["embeddings"])))
         return out
 
