@@ -99,7 +99,15 @@ class Retriever:
         sources = self._canonical_sources(filters.sources)
         query_lang = detect_lang(query)
         langs = [filters.lang] if filters.lang else list(LANGS)
-        ranked = [self._rank_language(vector, lexical, lang, filters, sources, lang == query_lang) for lang in langs]
+        store, w = self.index.store, self.weights
+        lexical_chunks = store.lexical_chunks(lexical, w.lexical_candidates, langs)
+        lexical_articles = store.lexical_articles(lexical, w.article_candidates, langs)
+        ranked = [
+            self._rank_language(
+                vector, (lexical_chunks[lang], lexical_articles[lang]), lang, filters, sources, lang == query_lang
+            )
+            for lang in langs
+        ]
         ranked = [self._rerank(items, question) for items in ranked]
         return self._collect(self._merge(ranked), k, per_article)
 
@@ -140,15 +148,21 @@ class Retriever:
         return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def _rank_language(
-        self, vector: np.ndarray, lexical: str, lang: str, filters: Filters, sources: list[str], same_lang: bool
+        self,
+        vector: np.ndarray,
+        lexical: tuple[list[tuple[str, float]], list[tuple[str, float]]],
+        lang: str,
+        filters: Filters,
+        sources: list[str],
+        same_lang: bool,
     ) -> list[Ranked]:
+        """`lexical`: the language's BM25 chunk and article rankings."""
         w, vectors, store = self.weights, self.index.vectors, self.index.store
         lexical_scale = 1.0 if same_lang else w.cross_lexical
         where = self._where(filters, sources)
         dense_chunks = vectors.query_chunks(vector, w.dense_candidates, lang, where)
         dense_articles = vectors.query_articles(vector, w.article_candidates, lang, where)
-        lexical_chunks = store.lexical_chunks(lexical, w.lexical_candidates, lang)
-        lexical_articles = store.lexical_articles(lexical, w.article_candidates, lang)
+        lexical_chunks, lexical_articles = lexical
 
         # Candidates: dense and lexical chunk hits, plus every chunk of the best articles.
         article_chunks = store.chunk_ids_of([a for a, _ in dense_articles], lang)

@@ -306,24 +306,31 @@ class Store:
             ]
         return out
 
-    def lexical_chunks(self, query: str, limit: int, lang: str | None = None) -> list[tuple[str, float]]:
-        """Chunk ids ranked by BM25 over the normalised terms (higher score is better)."""
-        return self._lexical("chunk_terms", "chunk_id", query, limit, lang)
+    def lexical_chunks(self, query: str, limit: int, langs: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        """Chunk ids of each language ranked by BM25 over the normalised terms (higher score is better), from one
+        pass over the index: matching the terms is most of a query's cost, and a query per language matched them all
+        once per language."""
+        return self._lexical("chunk_terms", "chunk_id", query, limit, langs)
 
-    def lexical_articles(self, query: str, limit: int, lang: str | None = None) -> list[tuple[str, float]]:
-        return self._lexical("article_terms", "article_id", query, limit, lang)
+    def lexical_articles(self, query: str, limit: int, langs: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
+        return self._lexical("article_terms", "article_id", query, limit, langs)
 
-    def _lexical(self, table: str, key: str, query: str, limit: int, lang: str | None) -> list[tuple[str, float]]:
-        if not query:
-            return []
-        sql = f"SELECT {key} AS id, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
-        args: list = [query]
-        if lang:
-            sql += " AND lang = ?"
-            args.append(lang)
-        sql += " ORDER BY rank LIMIT ?"
-        args.append(limit)
-        return [(r["id"], -r["rank"]) for r in self.db.execute(sql, args)]
+    def _lexical(
+        self, table: str, key: str, query: str, limit: int, langs: Sequence[str]
+    ) -> dict[str, list[tuple[str, float]]]:
+        out: dict[str, list[tuple[str, float]]] = {lang: [] for lang in langs}
+        if not query or not langs:
+            return out
+        marks = ",".join("?" * len(langs))
+        sql = (
+            f"WITH hits AS MATERIALIZED (SELECT {key} AS id, lang, bm25({table}) AS rank, rowid AS n"
+            f" FROM {table} WHERE {table} MATCH ?)"
+            " SELECT id, lang, rank FROM (SELECT id, lang, rank, row_number() OVER (PARTITION BY lang ORDER BY rank, n)"
+            f" AS place FROM hits WHERE lang IN ({marks})) WHERE place <= ? ORDER BY lang, place"
+        )
+        for r in self.db.execute(sql, [query, *langs, limit]):
+            out[r["lang"]].append((r["id"], -r["rank"]))
+        return out
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int]:
         """How many passages hold each term, and how many passages hold any of them: what makes a word rare among

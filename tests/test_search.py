@@ -75,7 +75,7 @@ def test_hits_carry_offsets_into_the_stored_article(corpus_index):
 def test_glossary_expansion_crosses_languages_lexically(corpus_index):
     query = Retriever(corpus_index).lexical_query("Lachin corridor")
     assert '"لاتشين"' in query and '"lachin"' in query
-    hits = corpus_index.store.lexical_chunks(query, 10, lang="ar")
+    hits = corpus_index.store.lexical_chunks(query, 10, ["ar"])["ar"]
     assert hits, "the Arabic name from the glossary matches Arabic text"
 
 
@@ -86,8 +86,8 @@ def test_glossary_expansion_crosses_languages_lexically(corpus_index):
 def test_fts_syntax_in_a_query_is_read_as_words(corpus_index, nasty):
     """FTS5 operators and quotes typed by a user are words to look for, not syntax that fails or filters."""
     retriever = Retriever(corpus_index)
-    ranked = corpus_index.store.lexical_articles(retriever.lexical_query(nasty), 10)
-    titles = {corpus_index.store.get(article_id).article.title for article_id, _ in ranked}
+    ranked = corpus_index.store.lexical_articles(retriever.lexical_query(nasty), 10, ["ar", "en"])
+    titles = {corpus_index.store.get(article_id).article.title for hits in ranked.values() for article_id, _ in hits}
     assert any("checkpoint" in t.lower() for t in titles), titles
 
 

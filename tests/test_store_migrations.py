@@ -71,15 +71,17 @@ def test_a_store_of_the_previous_release_is_upgraded_in_place_with_nothing_lost(
         assert rows(path, "_feed_migrations", "name") == [("m001_feed_state",)]
 
         # Search's lexical side finds the articles (English and Arabic), and only the indexed ones are visible.
-        for question, expected in [
-            ("border crossing near Ijevan", "Armenia and Azerbaijan open a border crossing near Ijevan"),
-            ("checkpoint Lachin corridor", "Azerbaijan sets up checkpoint at start of Lachin corridor"),
-            ("عدد اللاجئين الأرمن", None),
+        for question, lang, expected in [
+            ("border crossing near Ijevan", "en", "Armenia and Azerbaijan open a border crossing near Ijevan"),
+            ("checkpoint Lachin corridor", "en", "Azerbaijan sets up checkpoint at start of Lachin corridor"),
+            ("عدد اللاجئين الأرمن", "ar", None),
         ]:
-            ranked = store.lexical_chunks(fts_query(tokens(question)), 3)
-            top = store.chunk_rows([chunk_id for chunk_id, _ in ranked])[ranked[0][0]]
-            assert top["title"] == expected if expected else top["lang"] == "ar"
-        assert store.lexical_chunks(fts_query(tokens("Shusha road Tbilisi")), 3)[0][0] == "pending-shusha-talks:0"
+            ranked = store.lexical_chunks(fts_query(tokens(question)), 3, ["ar", "en"])
+            assert not ranked["ar" if lang == "en" else "en"]  # no word of it in the other language
+            top = store.chunk_rows([chunk_id for chunk_id, _ in ranked[lang]])[ranked[lang][0][0]]
+            assert top["title"] == expected if expected else top["chunk_lang"] == "ar"
+        shusha = store.lexical_chunks(fts_query(tokens("Shusha road Tbilisi")), 3, ["en"])["en"]
+        assert shusha[0][0] == "pending-shusha-talks:0"
         assert store.chunk_rows(["pending-shusha-talks:0"]) == {}
         assert [(p["id"], p["chunks"], p["embedded"]) for p in store.pending_articles()] == [
             ("pending-shusha-talks", 1, 0)
