@@ -115,6 +115,21 @@ class _Job:
 
 
 @dataclass
+class _Held:
+    """Vectors embedded and not yet written: chunks (with their sentences' vectors) and finished articles."""
+
+    chunk_ids: list[str] = field(default_factory=list)
+    chunk_vectors: list[np.ndarray] = field(default_factory=list)
+    chunk_meta: list[dict] = field(default_factory=list)
+    sentence_rows: list[tuple[str, int, bytes]] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+    article_vectors: list[np.ndarray] = field(default_factory=list)
+    article_meta: list[dict] = field(default_factory=list)
+    finished: list[str] = field(default_factory=list)  # articles to mark indexed (with or without a vector)
+    articles: set[str] = field(default_factory=set)  # every article with something held
+
+
+@dataclass
 class _Call:
     """One embedding call in flight: its texts as (unit, position in the unit), and the vectors to come."""
 
@@ -170,6 +185,7 @@ class Ingester:
         self._calls: deque[_Call] = deque()
         self._pool: ThreadPoolExecutor | None = None
         self._skipped = False  # a call was dropped after a stop request: its articles stay pending
+        self._held = _Held()  # embedded, to be written together (see `_write`)
 
     def _log_wait(self) -> None:
         """Library callers (the bot's feed poll, its /ingest) say in the log why they are waiting."""
@@ -420,11 +436,13 @@ class Ingester:
         return self.index.embedder.passages(texts)
 
     def _in_flight(self, article_id: str) -> bool:
-        return any(call.jobs.get(article_id) is not None for call in self._calls)
+        return article_id in self._held.articles or any(call.jobs.get(article_id) is not None for call in self._calls)
 
     def _drain(self) -> None:
+        """Store everything in flight: the calls under way and the vectors held."""
         while self._calls:
             self._collect(self._calls.popleft())
+        self._write()
 
     def _close_pool(self) -> None:
         self._calls.clear()
@@ -448,8 +466,9 @@ class Ingester:
             self._store(complete, call.jobs)
 
     def _store(self, units: list[_Unit], jobs: dict[str, _Job]) -> None:
-        """Save finished chunks' vectors (Chroma, then the store marks them), then finish complete articles."""
-        chunk_ids, chunk_vectors, chunk_meta, sentence_rows, finished = [], [], [], [], []
+        """Hold finished chunks' vectors for the next write, then finish complete articles."""
+        finished = []
+        held = self._held
         for unit in units:
             own = [v for v in unit.vectors if v is not None]
             job = jobs[unit.article_id]
@@ -458,40 +477,62 @@ class Ingester:
             else:
                 chunk = unit.chunk
                 sentences = own if len(chunk.sentences) == 1 else own[1:]  # one sentence: the chunk's own vector
-                chunk_ids.append(chunk.id)
-                chunk_vectors.append(own[0])
-                chunk_meta.append({**job.meta, "lang": chunk.lang})
-                sentence_rows += [(chunk.id, i, np.asarray(v, np.float32).tobytes()) for i, v in enumerate(sentences)]
+                held.chunk_ids.append(chunk.id)
+                held.chunk_vectors.append(own[0])
+                held.chunk_meta.append({**job.meta, "lang": chunk.lang})
+                held.sentence_rows += [
+                    (chunk.id, i, np.asarray(v, np.float32).tobytes()) for i, v in enumerate(sentences)
+                ]
+                held.articles.add(unit.article_id)
+                self._done += 1
             job.remaining -= 1
             if job.remaining == 0:
                 finished.append(job)
-        if chunk_ids:
-            self.index.vectors.add(chunk_ids, np.asarray(chunk_vectors, np.float32), chunk_meta, [], np.zeros(0), [])
-            self.store.mark_chunks_embedded(chunk_ids, sentence_rows)
-        self.report.chunks += len(chunk_ids)
-        self._done += len(chunk_ids)
         self._finish(finished)
+        if len(held.chunk_ids) + len(held.article_ids) >= self._group:  # a group's worth: about four calls
+            self._write()
         self._progress()
 
     def _finish(self, jobs: list[_Job]) -> None:
-        """Give complete articles their own vector and make them searchable."""
-        if not jobs:
-            return
-        article_ids, article_vectors, article_meta = [], [], []
+        """Give complete articles their own vector; they become searchable with the next write."""
+        held = self._held
         for job in jobs:
             article = job.record.article
             vector = job.vector
             if vector is None:  # "mean": the mean of all its chunk vectors, stored by this run or an earlier one
+                self._write()
                 stored = list(self.index.vectors.chunk_vectors_of([article.id]).values())
-                if not stored:
-                    continue  # an article without chunks has no vectors
-                vector = _normalised(stored)
-            article_ids.append(article.id)
-            article_vectors.append(vector)
-            article_meta.append({**job.meta, "lang": article.lang})
-        self.index.vectors.add([], np.zeros(0), [], article_ids, np.asarray(article_vectors, np.float32), article_meta)
-        self.store.mark_indexed([job.record.article.id for job in jobs])
-        self.report.indexed += len(jobs)
+                if stored:  # an article without chunks has no vectors
+                    held.article_ids.append(article.id)
+                    held.article_vectors.append(_normalised(stored))
+                    held.article_meta.append({**job.meta, "lang": article.lang})
+            else:
+                held.article_ids.append(article.id)
+                held.article_vectors.append(vector)
+                held.article_meta.append({**job.meta, "lang": article.lang})
+            held.finished.append(article.id)
+            held.articles.add(article.id)
+
+    def _write(self) -> None:
+        """Store the held vectors (Chroma, then the store marks their chunks embedded and their articles indexed).
+        Held across calls because each Chroma write costs ≈ 25 ms whatever its size, one per language and kind."""
+        held, self._held = self._held, _Held()
+        if not held.articles:
+            return
+        self.index.vectors.add(
+            held.chunk_ids,
+            np.asarray(held.chunk_vectors, np.float32),
+            held.chunk_meta,
+            held.article_ids,
+            np.asarray(held.article_vectors, np.float32),
+            held.article_meta,
+        )
+        if held.chunk_ids:
+            self.store.mark_chunks_embedded(held.chunk_ids, held.sentence_rows)
+        if held.finished:
+            self.store.mark_indexed(held.finished)
+        self.report.chunks += len(held.chunk_ids)
+        self.report.indexed += len(held.finished)
 
 
 def ingest(index: Index, specs: Iterable[str], on_article=None, resume: bool | None = None) -> IngestReport:

@@ -296,6 +296,27 @@ def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(setti
     index.close()
 
 
+def test_vectors_are_written_a_group_at_a_time(settings, embedder, reports):
+    """Each Chroma write costs ≈ 25 ms whatever its size (one per language and kind): vectors are held across calls
+    and written about four calls' worth at a time, and what is held is written at the end."""
+    settings = settings.model_copy(update={"embedding_batch": 2})  # a group: 8 vectors
+    index = Index(settings, embedder=embedder)
+    written: list[int] = []
+    add = index.vectors.add
+
+    def counting_add(*args):
+        written.append(len(args[0]) + len(args[3]))
+        add(*args)
+
+    index.vectors.add = counting_add  # type: ignore[method-assign]
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed) == (12, 12)
+    stats = index.store.stats()
+    assert sum(written) == stats["chunks"] + 12 == index.vectors.count("chunks") + index.vectors.count("articles")
+    assert len(written) > 1 and all(8 <= n <= 8 + 2 * 2 for n in written[:-1]), written
+    index.close()
+
+
 def test_a_concurrent_engine_embeds_on_several_threads_at_a_lower_priority(settings, embedder, reports):
     settings = settings.model_copy(update={"embedding_batch": 2, "embedding_threads": 2})
     model = Watching(embedder, settings.store_path, concurrent=True)
