@@ -19,7 +19,7 @@ from bot.app import build_application
 from bot.formatting import split_html
 from bot.logs import install_redaction
 from bot.service import ChatService, Reply
-from fakes.telegram import BOT_USERNAME, FakeTelegram
+from fakes.telegram import BOT_USERNAME, DROP, FakeTelegram
 from retrieval.answering import Answerer
 
 from .bot_harness import TOKEN, Bot, text_of
@@ -301,6 +301,16 @@ async def test_5xx_on_send_is_retried_and_the_answer_arrives_once(bot):
     assert [c.status for c in tries] == [500, 502, 200], "the same answer again after each server error"
     assert text_of(tries[0]) == text_of(tries[2]) and "According to" in text_of(tries[2])
     assert len(bot.fake.sent(chat_id=212)) == 1, "no apology, no second copy"
+
+
+async def test_a_broken_connection_on_send_is_retried_and_the_answer_arrives_once(bot):
+    bot.fake.failures["sendMessage"] = [(DROP, {}), (DROP, {})]  # the server hangs up without an answer, twice
+    asked = bot.fake.message("What did Peskov say about mediation?", chat_id=231, user_id=231)
+    await bot.settled(asked)
+    tries = bot.fake.sent(chat_id=231, failed=True)
+    assert [c.status for c in tries] == [DROP, DROP, 200], "the same answer again after each network error"
+    assert text_of(tries[0]) == text_of(tries[2]) and "According to" in text_of(tries[2])
+    assert len(bot.fake.sent(chat_id=231)) == 1, "no apology, no second copy"
 
 
 class SlowService(ChatService):
