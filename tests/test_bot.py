@@ -601,3 +601,15 @@ def test_run_with_an_unreachable_bot_api_says_so_in_one_line(tmp_path):
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: could not reach the Telegram Bot API at {address}: ")
     assert TOKEN.split(":")[1] not in result.stderr + result.stdout
+
+
+def test_run_against_a_web_server_that_is_no_bot_api_says_so_in_one_line(tmp_path):
+    """A TELEGRAM_BASE_URL pointing at an ordinary web server (it answers getMe with an HTML error page): PTB logged
+    the page and the error quoted it, 28 lines."""
+    with serving(static_site({})) as site:  # GET only: the POSTed getMe gets http.server's HTML 501 page
+        address = f"{site}/bot"
+        result = run_brief(tmp_path, "run", TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=address)
+    assert result.returncode != 0
+    (line,) = result.stderr.splitlines() + result.stdout.splitlines()
+    assert line.startswith(f"error: could not reach the Telegram Bot API at {address}: ") and "501" in line, line
+    assert "<" not in line and TOKEN.split(":")[1] not in line
