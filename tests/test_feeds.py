@@ -77,6 +77,8 @@ def test_brief_feeds_poll_fetches_every_feed_now_and_fails_when_one_failed(tmp_p
     assert f"not modified {good}" in again.stdout
     assert [h["path"] for h in ConditionalFeed.seen_headers] == ["/feed.xml", "/gone.xml", "/feed.xml"]
     assert ConditionalFeed.seen_headers[2].get("If-None-Match") == '"v1"'
+    nothing = brief(data, "feeds", "--poll")  # no URL and no FEEDS: was silent, exit 0, nothing fetched
+    assert nothing.returncode == 2 and "Error: no feed to poll: give the feed URLs, or set FEEDS" in nothing.stderr
 
 
 ENGLISH_ENTRY = (
