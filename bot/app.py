@@ -196,16 +196,28 @@ async def check_bot_api(settings: Settings) -> None:
         base_file_url=settings.telegram_base_file_url,
     )
     where = settings.telegram_base_url
+    # PTB logs a response it cannot parse (a web server's HTML page) in full before raising: the error below says it.
+    unparsed = logging.getLogger("telegram.request.BaseRequest")
+    quiet, unparsed.disabled = unparsed.disabled, True
     try:
         async with bot:  # initialize() calls getMe
             pass
     except InvalidToken as error:
         raise BotApiUnreachableError(f"the Telegram Bot API at {where} refused the token (TELEGRAM_TOKEN)") from error
     except NetworkError as error:
-        reason = str(error).removeprefix("httpx.")
+        reason = _one_line(error).removeprefix("httpx.")
         raise BotApiUnreachableError(f"could not reach the Telegram Bot API at {where}: {reason}") from error
     except TelegramError as error:
-        raise BotApiUnreachableError(f"the Telegram Bot API at {where} answered getMe with: {error}") from error
+        raise BotApiUnreachableError(
+            f"the Telegram Bot API at {where} answered getMe with: {_one_line(error)}"
+        ) from error
+    finally:
+        unparsed.disabled = quiet
+
+
+def _one_line(error: TelegramError) -> str:
+    """PTB's message without the server's response it quotes when that is no Bot API answer (an HTML page)."""
+    return str(error).split(". Parsing the server response")[0].splitlines()[0][:200]
 
 
 def run(settings: Settings, service: ChatService) -> None:

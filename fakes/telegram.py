@@ -29,6 +29,9 @@ class Call:
     status: int = 200  # what the server answered: failed calls are kept, but not matched by default
 
 
+DROP = 0  # a failure status meaning: close the connection without answering (a network error for the client)
+
+
 @dataclass
 class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
@@ -95,6 +98,9 @@ class FakeTelegram:
         if self.failures.get(method) or failure:
             status, body = failure or self.failures[method].pop(0)
             call.status = status
+            if status == DROP and request.transport is not None:  # the connection breaks: no answer at all
+                request.transport.close()
+                return web.Response(status=499)
             return web.json_response({"ok": False, "error_code": status, **body}, status=status)
         handler = getattr(self, f"_m_{method}", None)
         result = await handler(params) if handler else True

@@ -278,8 +278,13 @@ def since_last(today: date, last_sent: date | None) -> date:
     if isinstance(last_sent, datetime):
         last_sent = last_sent.date()
     if last_sent is None:
-        return today - timedelta(days=1)
-    return max(last_sent, today - timedelta(days=CATCH_UP_DAYS))
+        return _days_before(today, 1)
+    return max(last_sent, _days_before(today, CATCH_UP_DAYS))
+
+
+def _days_before(today: date, days: int) -> date:
+    """`today - days`, cut at the first date there is (`--until 0001-01-01` is a window, not an OverflowError)."""
+    return today - timedelta(days=min(days, (today - date.min).days))
 
 
 def parse_window(value: str | None, today: date, last_sent: date | None = None) -> date:
@@ -296,10 +301,7 @@ def parse_window(value: str | None, today: date, last_sent: date | None = None) 
         days = max(1, amount // 24) if unit == "h" else amount
         if days > MAX_WINDOW_DAYS:
             raise WindowError("window_too_long", value=value, limit=MAX_WINDOW_DAYS)
-        try:
-            return today - timedelta(days=days)
-        except OverflowError:  # a window reaching before year 1
-            raise WindowError("window_too_long", value=value, limit=MAX_WINDOW_DAYS) from None
+        return _days_before(today, days)
     try:
         since = date.fromisoformat(text)
     except ValueError:

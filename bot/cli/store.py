@@ -119,6 +119,8 @@ def feeds_command(urls: tuple[str, ...], poll: bool) -> None:
 
     index = Index()
     failed = []
+    if poll and not (urls or index.settings.feeds):
+        raise click.UsageError("no feed to poll: give the feed URLs, or set FEEDS")
     if poll:
         # Asked from the terminal: wait for a running ingest as `brief ingest` does, rather than skip the feed.
         poller = FeedPoller(index, lock_timeout=index.settings.ingest_lock_timeout)
