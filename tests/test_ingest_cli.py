@@ -93,11 +93,16 @@ def test_pending_never_blocks_new_input_and_pending_drop_clears_it(interrupted, 
     rows = listed.stdout.splitlines()[1:]
     assert len(rows) == before["pending"] and all("Border report" in row and "report_" in row for row in rows)
 
+    stats = run(data, "stats")
+    assert f"{before['pending']} articles from an interrupted ingest are pending" in stats.stdout + stats.stderr
+
     dropped = run(data, "pending", "--drop")
     assert dropped.returncode == 0, dropped.stderr
     assert dropped.stdout.startswith(f"Dropped {before['pending']} pending articles; ingest their sources again")
     assert counts(data / "store.sqlite3") == {"indexed": after["indexed"]}
     assert run(data, "pending").stdout.strip() == "No article is pending."
+    stats = run(data, "stats")
+    assert "pending" not in stats.stdout + stats.stderr
     index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
     try:
         assert index.vectors.chunks.count() == index.store.stats()["chunks"], "no vectors of dropped articles remain"
