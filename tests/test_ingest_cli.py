@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -54,7 +55,9 @@ def interrupted(tmp_path_factory):
     process.send_signal(signal.SIGINT)
     sent = time.monotonic()
     stdout, stderr = process.communicate(timeout=60)
-    return root, data, process.returncode, time.monotonic() - sent, stdout, stderr
+    seconds = time.monotonic() - sent
+    shutil.copytree(data, root / "resumable")  # as it was left, for the --resume test (the others drop its pending)
+    return root, data, process.returncode, seconds, stdout, stderr
 
 
 def test_ctrl_c_stops_within_seconds_keeps_the_work_and_says_how_to_resume(interrupted):
@@ -68,6 +71,25 @@ def test_ctrl_c_stops_within_seconds_keeps_the_work_and_says_how_to_resume(inter
     state = counts(data / "store.sqlite3")
     assert state.get("indexed", 0) >= 1 and state.get("pending", 0) >= 1, state
     assert f"Kept: {state['indexed']} articles indexed" in stderr and f"Pending: {state['pending']} articles" in stderr
+
+
+def test_ingest_resume_finishes_what_ctrl_c_left_pending(interrupted, embedder):
+    root = interrupted[0]
+    data = root / "resumable"
+    before = counts(data / "store.sqlite3")
+    assert before.get("pending", 0) >= 1, before
+    result = run(data, "ingest", "--resume")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"articles: 0 new, 0 updated, 0 unchanged, 0 duplicate, 0 failed, {before['pending']} resumed;"
+    ), result.stdout
+    assert counts(data / "store.sqlite3") == {"indexed": before["indexed"] + before["pending"]}
+    assert run(data, "pending").stdout.strip() == "No article is pending."
+    index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
+    try:
+        assert index.vectors.chunks.count() == index.store.stats()["chunks"], "every chunk of the resumed articles"
+    finally:
+        index.close()
 
 
 def test_pending_never_blocks_new_input_and_pending_drop_clears_it(interrupted, embedder):
