@@ -70,3 +70,7 @@ def test_a_missing_prompt_is_one_clear_start_up_error(tmp_path):
     chat = subprocess.run([BRIEF, "chat"], input="/quit\n", capture_output=True, text=True, env=env, timeout=120)
     assert chat.returncode == 2 and chat.stdout == "", chat.stdout
     assert chat.stderr.strip().splitlines() == lines
+    briefing = subprocess.run(
+        [BRIEF, "briefing", "--since", "7d"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert briefing.returncode == 2 and briefing.stdout == "" and briefing.stderr.strip().splitlines() == lines
