@@ -102,13 +102,16 @@ def _real_text(text: str) -> str:
 
 
 def _language(article: Article) -> str:
-    """ "ar" or "en"; anything else is refused with the language named, never stored under another label."""
+    """ "ar" or "en"; anything else is refused with the language named, never stored under another label. What the
+    text is wins over a given label that contradicts it (an Arabic text labelled "en" is stored as Arabic)."""
     given = article.lang.strip().lower()
     if given and given not in SUPPORTED:
         raise SourceError(f"unsupported language {article.lang!r} in the metadata (only 'ar' and 'en' are accepted)")
     found = identify(article.title + "\n" + article.text)
     if found.lang not in SUPPORTED and found.confidence >= CONFIDENT:
         raise SourceError(f"the article is in {found.name} ({found.lang}); only Arabic and English are supported")
+    if found.lang in SUPPORTED and found.confidence >= CONFIDENT:
+        return found.lang
     if given:
         return given
     if found.lang not in SUPPORTED:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from retrieval.embeddings import Embedder
@@ -62,8 +62,8 @@ def write_corpus(folder: Path, n: int) -> None:
 
 def counts(db_path: Path) -> dict[str, int]:
     """Articles by status, read straight from the store as another process sees it."""
-    try:
-        with sqlite3.connect(db_path, timeout=10) as db:
+    try:  # closed at once: a connection left open loses its POSIX locks when this process copies the file
+        with closing(sqlite3.connect(db_path, timeout=10)) as db:
             return dict(db.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
     except sqlite3.OperationalError:  # the file exists, its schema not yet: nothing indexed
         return {}

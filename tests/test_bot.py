@@ -262,6 +262,8 @@ async def test_per_user_rate_limit(bot):
     long = "W" * 1600
     bot.fake.message(long, chat_id=210, user_id=210)
     await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 210 and "too long (1600 characters)" in text_of(c))
+    bot.fake.message("/ask", chat_id=210, user_id=210)  # an empty question: the message brief ask and chat give
+    await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 210 and text_of(c) == "Please ask a question.")
     bot.fake.message(
         None,
         chat_id=210,

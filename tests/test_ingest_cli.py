@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -54,7 +55,9 @@ def interrupted(tmp_path_factory):
     process.send_signal(signal.SIGINT)
     sent = time.monotonic()
     stdout, stderr = process.communicate(timeout=60)
-    return root, data, process.returncode, time.monotonic() - sent, stdout, stderr
+    seconds = time.monotonic() - sent
+    shutil.copytree(data, root / "resumable")  # as it was left, for the --resume test (the others drop its pending)
+    return root, data, process.returncode, seconds, stdout, stderr
 
 
 def test_ctrl_c_stops_within_seconds_keeps_the_work_and_says_how_to_resume(interrupted):
@@ -68,6 +71,19 @@ def test_ctrl_c_stops_within_seconds_keeps_the_work_and_says_how_to_resume(inter
     state = counts(data / "store.sqlite3")
     assert state.get("indexed", 0) >= 1 and state.get("pending", 0) >= 1, state
     assert f"Kept: {state['indexed']} articles indexed" in stderr and f"Pending: {state['pending']} articles" in stderr
+
+
+def test_ingest_resume_finishes_what_ctrl_c_left_pending(interrupted):
+    data = interrupted[0] / "resumable"
+    before = counts(data / "store.sqlite3")
+    assert before.get("pending", 0) >= 1, before
+    result = run(data, "ingest", "--resume")
+    assert result.returncode == 0, result.stderr
+    summary = f"articles: 0 new, 0 updated, 0 unchanged, 0 duplicate, 0 failed, {before['pending']} resumed;"
+    assert result.stdout.startswith(summary), result.stdout
+    # An article is marked indexed only once all its vectors are in the index.
+    assert counts(data / "store.sqlite3") == {"indexed": before["indexed"] + before["pending"]}
+    assert run(data, "pending").stdout.strip() == "No article is pending."
 
 
 def test_pending_never_blocks_new_input_and_pending_drop_clears_it(interrupted, embedder):
@@ -93,11 +109,16 @@ def test_pending_never_blocks_new_input_and_pending_drop_clears_it(interrupted, 
     rows = listed.stdout.splitlines()[1:]
     assert len(rows) == before["pending"] and all("Border report" in row and "report_" in row for row in rows)
 
+    stats = run(data, "stats")
+    assert f"{before['pending']} articles from an interrupted ingest are pending" in stats.stdout + stats.stderr
+
     dropped = run(data, "pending", "--drop")
     assert dropped.returncode == 0, dropped.stderr
     assert dropped.stdout.startswith(f"Dropped {before['pending']} pending articles; ingest their sources again")
     assert counts(data / "store.sqlite3") == {"indexed": after["indexed"]}
     assert run(data, "pending").stdout.strip() == "No article is pending."
+    stats = run(data, "stats")
+    assert "pending" not in stats.stdout + stats.stderr
     index = Index(Settings(_env_file=None, brief_data_dir=data), embedder=embedder)
     try:
         assert index.vectors.count("chunks") == index.store.stats()["chunks"], "no vectors of dropped articles remain"

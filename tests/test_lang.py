@@ -82,3 +82,12 @@ def test_a_given_lang_is_validated_and_never_labels_another_language_english():
 @pytest.mark.parametrize(("text", "lang"), [("؟", "ar"), ("٣٤ ، ؟", "ar"), ("?", "en"), ("🙂 ...", "en")])
 def test_a_message_without_letters_is_answered_in_the_script_of_its_marks(text, lang):
     assert reply_language(text) == lang
+
+
+def test_a_given_lang_that_the_text_contradicts_is_corrected_to_what_the_text_is():
+    records = [
+        {"id": "ar-as-en", "title": "معبر حدودي", "text": ARABIC, "lang": "en"},
+        {"id": "en-as-ar", "title": "Crossing", "text": ENGLISH, "lang": "ar"},
+    ]
+    items = list(parse_jsonl("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "records.jsonl"))
+    assert {a.id: a.lang for a in items if isinstance(a, Article)} == {"ar-as-en": "ar", "en-as-ar": "en"}

@@ -65,3 +65,12 @@ def test_a_missing_prompt_is_one_clear_start_up_error(tmp_path):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "prompt" in lines[0] and "system.en.md" in lines[0], run.stderr
     assert "Traceback" not in run.stderr and "sk-test-secret-key" not in run.stderr
+
+    # The console chat says it before its welcome, not after the user has typed a question.
+    chat = subprocess.run([BRIEF, "chat"], input="/quit\n", capture_output=True, text=True, env=env, timeout=120)
+    assert chat.returncode == 2 and chat.stdout == "", chat.stdout
+    assert chat.stderr.strip().splitlines() == lines
+    briefing = subprocess.run(
+        [BRIEF, "briefing", "--since", "7d"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert briefing.returncode == 2 and briefing.stdout == "" and briefing.stderr.strip().splitlines() == lines

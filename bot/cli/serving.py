@@ -19,7 +19,9 @@ def chat_command(lang: str | None) -> None:
     from ..console import run_console
     from ..service import ChatService
 
-    run_console(ChatService(Index()), lang)
+    service = ChatService(Index())
+    service.answerer  # noqa: B018 - LLM mode's prompts are read here: a missing one ends the chat before its welcome
+    run_console(service, lang)
 
 
 @click.command("run")
