@@ -27,8 +27,13 @@ _LETTERS = str.maketrans(
     }
 )
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Diacritics (pyarabic's TASHKEEL) and tatweel dropped, letters and digits folded: one pass of str.translate
+# (pyarabic's strip_tashkeel first scans the text in Python, a few ms an answer over the candidate passages).
+_FOLD = {ord(mark): None for mark in (*araby.TASHKEEL, araby.TATWEEL)} | _LETTERS | _DIGITS
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+# The same prefixes, first match in that order, stripped where a token starts and keeps at least two letters.
+_PREFIX = re.compile(r"(?<!\w)(?:" + "|".join(_ARABIC_PREFIXES) + r")(?=\w\w)")
 
 _STOPWORD_TEXT = """a an the of in on at to for from by with and or but is are was were be been being has have had
     do does did what which who whom whose when where why how that this these those it its as about into over
@@ -45,9 +50,7 @@ def fold_digits(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Fold case, diacritics, tatweel, letter variants and digits so spelling variants compare equal."""
-    text = unicodedata.normalize("NFKC", text)
-    text = araby.strip_tatweel(araby.strip_tashkeel(text))
-    return text.translate(_LETTERS).translate(_DIGITS).casefold()
+    return unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
 
 
 def _strip_prefix(token: str) -> str:
@@ -59,13 +62,9 @@ def _strip_prefix(token: str) -> str:
 
 def tokens(text: str, drop_stopwords: bool = False) -> list[str]:
     """Normalised word tokens with the Arabic definite-article family stripped (light stemming)."""
-    out = []
-    for raw in _TOKEN.findall(normalize(text)):
-        token = _strip_prefix(raw)
-        if drop_stopwords and raw in STOPWORDS:
-            continue
-        out.append(token)
-    return out
+    if not drop_stopwords:
+        return _TOKEN.findall(_PREFIX.sub("", normalize(text)))
+    return [_strip_prefix(raw) for raw in _TOKEN.findall(normalize(text)) if raw not in STOPWORDS]
 
 
 STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_TEXT.split())

@@ -20,6 +20,10 @@ def test_latin_case_folds():
 def test_tokens_strip_definite_article_but_keep_short_words():
     assert tokens("الحدود والحدود بالحدود") == ["حدود", "حدود", "حدود"]
     assert tokens("ال") == ["ال"]
+    # The longest prefix that leaves two letters, only where a word starts; with or without stopwords dropped.
+    text = "وبالانتخابات والد لله كالبرق فالجيش الْعَرَبِيّةُ سالم"
+    expected = ["انتخابات", "والد", "لله", "برق", "جيش", "عربيه", "سالم"]
+    assert tokens(text) == tokens(text, drop_stopwords=True) == expected
 
 
 def test_stopwords_dropped_only_on_request():
