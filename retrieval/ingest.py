@@ -495,18 +495,16 @@ class Ingester:
 
     def _finish(self, jobs: list[_Job]) -> None:
         """Give complete articles their own vector; they become searchable with the next write."""
+        if any(job.vector is None for job in jobs):
+            self._write()  # "mean" reads their chunk vectors back from the index: store the held ones first
         held = self._held
         for job in jobs:
             article = job.record.article
             vector = job.vector
             if vector is None:  # "mean": the mean of all its chunk vectors, stored by this run or an earlier one
-                self._write()
                 stored = list(self.index.vectors.chunk_vectors_of([article.id]).values())
-                if stored:  # an article without chunks has no vectors
-                    held.article_ids.append(article.id)
-                    held.article_vectors.append(_normalised(stored))
-                    held.article_meta.append({**job.meta, "lang": article.lang})
-            else:
+                vector = _normalised(stored) if stored else None  # an article without chunks has no vectors
+            if vector is not None:
                 held.article_ids.append(article.id)
                 held.article_vectors.append(vector)
                 held.article_meta.append({**job.meta, "lang": article.lang})

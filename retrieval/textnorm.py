@@ -53,18 +53,11 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD).casefold()
 
 
-def _strip_prefix(token: str) -> str:
-    for prefix in _ARABIC_PREFIXES:
-        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
-            return token[len(prefix) :]
-    return token
-
-
 def tokens(text: str, drop_stopwords: bool = False) -> list[str]:
     """Normalised word tokens with the Arabic definite-article family stripped (light stemming)."""
     if not drop_stopwords:
         return _TOKEN.findall(_PREFIX.sub("", normalize(text)))
-    return [_strip_prefix(raw) for raw in _TOKEN.findall(normalize(text)) if raw not in STOPWORDS]
+    return [_PREFIX.sub("", raw, count=1) for raw in _TOKEN.findall(normalize(text)) if raw not in STOPWORDS]
 
 
 STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_TEXT.split())

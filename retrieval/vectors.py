@@ -1,7 +1,7 @@
 """Chroma collections of chunk vectors and article vectors, a pair per language, embedded or on a Chroma server.
 
 One collection per language, because every question searches each language on its own: Chroma applies a `where`
-filter by first reading every matching id from its metadata store (30–80 ms a query at 13k chunks, against 2 ms
+filter by first reading every matching id from its metadata store (35–85 ms a query at 13k chunks, against 2–3 ms
 unfiltered), and the `lang` filter on one shared collection was most of an answer's time. Indexes written before
 hold one `<name>_chunks` and one `<name>_articles`; opening them moves their vectors once (`_move_shared`).
 """

@@ -381,6 +381,22 @@ def test_each_chunk_sentence_and_opening_is_embedded_once_in_its_own_pass(settin
     index.close()
 
 
+def test_article_vector_mean_is_the_mean_of_its_stored_chunk_vectors(settings, embedder, tmp_path):
+    """ARTICLE_VECTOR=mean reads the article's chunk vectors back from the index, so they are written first."""
+    path = tmp_path / "log.txt"
+    long_article(path, 12)
+    settings = settings.model_copy(update={"article_vector": "mean", "embedding_batch": 2})
+    index = Index(settings, embedder=embedder)
+    assert Ingester(index).run([str(path)]).indexed == 1
+    (article,) = index.store.iter_articles()
+    chunks = list(index.vectors.chunk_vectors_of([article.id]).values())
+    assert len(chunks) == len(index.store.chunks_of(article.id)) > 1
+    mean = np.mean(chunks, axis=0)
+    (vector,) = index.vectors.article_vectors([article.id]).values()
+    assert np.allclose(vector, mean / np.linalg.norm(mean), atol=1e-5)
+    index.close()
+
+
 class StoppingLate(Recording):
     """Asks for the stop at the end of call `stop_after`, once the last call is surely queued behind it."""
 
