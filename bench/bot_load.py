@@ -30,9 +30,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -56,7 +57,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import big_store  # noqa: E402 - bench/big_store.py
 from big_store import Text  # noqa: E402
 
-from bot.app import build_application, post_init  # noqa: E402
+from bot.app import build_application  # noqa: E402
 from bot.context import BotApplication  # noqa: E402
 from bot.service import ChatService  # noqa: E402
 from fakes.telegram import FakeTelegram  # noqa: E402
@@ -208,14 +209,16 @@ class LocalFeed:
 
     def __init__(self, texts: list[Text]):
         self.fetched: float | None = None
+        self.armed = False  # until then the feed is served empty: the bot's polls find nothing new
         self.pages: dict[str, bytes] = {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the http.server name
                 if self.path == "/feed.xml":
-                    outer.fetched = outer.fetched or time.perf_counter()
-                    body, kind = outer.body, "application/rss+xml; charset=utf-8"
+                    if outer.armed:
+                        outer.fetched = outer.fetched or time.perf_counter()
+                    body, kind = outer.body if outer.armed else outer.empty, "application/rss+xml; charset=utf-8"
                 elif self.path in outer.pages:
                     body, kind = outer.pages[self.path], "text/html; charset=utf-8"
                 else:
@@ -245,10 +248,12 @@ class LocalFeed:
                 f"<item><title>{escape(title)}</title><link>{base}{path}</link><guid>{base}{path}</guid>"
                 f"<pubDate>{when}</pubDate><description>{escape(t.text)}</description></item>"
             )
-        self.body = (
+        head = (
             '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Load feed</title>'
-            f"<link>{base}/</link>{''.join(items)}</channel></rss>"
-        ).encode()
+            f"<link>{base}/</link>"
+        )
+        self.body = f"{head}{''.join(items)}</channel></rss>".encode()
+        self.empty = f"{head}</channel></rss>".encode()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -290,14 +295,15 @@ class IngestTimeoutError(RuntimeError):
 
 
 async def ingest_window(feed: LocalFeed, watch: StoreWatch, timeout: float) -> tuple[float, float, tuple]:
-    """(start, end, feed_state row) of the bot's feed poll: it starts when the bot fetches the feed and ends when
-    the poller records the result in `feed_state` (last_success, or last_error for a failed poll)."""
+    """(start, end, feed_state row) of the bot's first poll of the armed feed: it starts when the bot fetches the
+    feed and ends when the poller records the result in `feed_state` (last_success, or last_error for a failed
+    poll). Polls run one after another, so the empty polls before it have recorded theirs by then."""
     deadline = time.perf_counter() + timeout
-    before = await asyncio.to_thread(watch.feed_row)
     while feed.fetched is None:
         if time.perf_counter() > deadline:
             raise IngestTimeoutError(f"the bot did not fetch its feed {feed.url} within {timeout:g} s")
         await asyncio.sleep(0.05)
+    before = await asyncio.to_thread(watch.feed_row)
     while (row := await asyncio.to_thread(watch.feed_row)) == before or row is None:
         if time.perf_counter() > deadline:
             raise IngestTimeoutError(
@@ -307,6 +313,14 @@ async def ingest_window(feed: LocalFeed, watch: StoreWatch, timeout: float) -> t
             )
         await asyncio.sleep(0.1)
     return feed.fetched, time.perf_counter(), row
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def figures(spans: list[tuple[float, float]]) -> list[str]:
@@ -327,9 +341,19 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+async def until_true(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.perf_counter() + timeout
+    while not await asyncio.to_thread(check):
+        if time.perf_counter() > deadline:
+            raise IngestTimeoutError(f"{what} did not happen within {timeout:g} s")
+        await asyncio.sleep(0.1)
+
+
 async def under_ingest(args: argparse.Namespace) -> int:
-    """Issue 11's case: answer latency while the bot's own feed poll ingests a large feed into a ~13k-chunk store,
-    against the same users with no ingest (before the feed is polled). Returns the exit status."""
+    """Issue 11's case: answer latency of a `brief run` process while its own feed poll ingests a large feed into a
+    ~13k-chunk store, against the same users with no ingest (while the feed is served empty). The bot runs in a
+    process of its own, as in production: the fake Bot API, the feed and the users (this process) take none of its
+    CPU or its interpreter lock. Returns the exit status."""
     settings = Settings(_env_file=None, chroma_host=None)  # EMBEDDING_ENGINE and the like from the environment
     engine = big_store.load_engine(settings)
     kept, held = big_store.split(big_store.shared_texts(), args.feed_items)
@@ -338,61 +362,77 @@ async def under_ingest(args: argparse.Namespace) -> int:
     made = f"{'cached, ' if built.cached else ''}built in {built.seconds:.0f} s"
     print(f"store: {built.articles} articles, {built.chunks} chunks ({made}: {built.data.parent.name})", flush=True)
     feed = LocalFeed(held)
+    fake = FakeTelegram()
+    base = await fake.start()
     baseline: list[tuple[float, float]] = []
-    during: list[tuple[float, float]] = []
+    spans: list[tuple[float, float]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="bot-load-") as tmp:
             data = big_store.working_copy(built, Path(tmp))
-            index = Index(settings.model_copy(update={"brief_data_dir": data}), embedder=engine)
-            watch = StoreWatch(index.settings.store_path, feed.url)
-            # The feed poll runs once, from `post_init` on: a day before the next.
-            overrides = {"feeds": [feed.url], "feed_interval_minutes": 24 * 60.0}
+            watch = StoreWatch(settings.model_copy(update={"brief_data_dir": data}).store_path, feed.url)
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "OPENAI_", "TELEGRAM_"))},
+                "BRIEF_DATA_DIR": str(data),
+                "TELEGRAM_TOKEN": "123456:bench-token-bench-token-bench-token",
+                "TELEGRAM_BASE_URL": base,
+                "TELEGRAM_BASE_FILE_URL": base.replace("/bot", "/file/bot"),
+                "QUESTIONS_PER_MINUTE": "1000000",
+                "FEEDS": feed.url,
+                "FEED_INTERVAL_MINUTES": str(args.poll_seconds / 60),
+                "ANONYMIZED_TELEMETRY": "False",
+            }
+            log = (Path(tmp) / "bot.log").open("wb")
+            bot = subprocess.Popen([str(Path(sys.executable).parent / "brief"), "run"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
             try:
-                async with running_bot(index, **overrides) as (app, fake):
-                    warm: list[float] = []
-                    await user(fake, 10_000, len(QUESTIONS), warm)  # engine, caches and the store's pages warm
-                    every = args.users / args.rate
-                    spans: list[tuple[float, float]] = []
+                await until_true(lambda: watch.feed_row() is not None, 120, "the bot's first (empty) feed poll")
+                await user(fake, 10_000, len(QUESTIONS), [])  # engine, caches and the store's pages warm
+                every = args.users / args.rate
 
-                    async def asking(until: Callable[[], bool]) -> None:
-                        async def one(u: int) -> None:
-                            await asyncio.sleep(u * every / args.users)  # the users spread over the period
-                            await user(fake, 1 + u, None, [], until=until, every=every, spans=spans)
+                async def asking(until: Callable[[], bool]) -> None:
+                    async def one(u: int) -> None:
+                        await asyncio.sleep(u * every / args.users)  # the users spread over the period
+                        await user(fake, 1 + u, None, [], until=until, every=every, spans=spans)
 
-                        await asyncio.gather(*(one(u) for u in range(args.users)))
+                    await asyncio.gather(*(one(u) for u in range(args.users)))
 
-                    quiet_until = time.perf_counter() + args.baseline_seconds
-                    await asking(lambda: time.perf_counter() >= quiet_until)
-                    baseline = list(spans)
-                    spans.clear()
-                    articles_before, chunks_before = await asyncio.to_thread(watch.counts)
-                    await post_init(app)  # as run_polling does at start-up: it schedules the feed poll (1 s later)
-                    window = asyncio.ensure_future(ingest_window(feed, watch, args.ingest_timeout))
-                    await asking(window.done)
-                    try:
-                        start, end, row = await window
-                    except IngestTimeoutError as error:
-                        # No figures. The poll may still be ingesting in the bot's thread, which nothing can stop,
-                        # and stopping the bot waits for its jobs: leave now.
-                        print(f"error: {error}", file=sys.stderr, flush=True)
-                        shutil.rmtree(tmp, ignore_errors=True)
-                        os._exit(1)
-                    articles_after, chunks_after = await asyncio.to_thread(watch.counts)
-                    during = [(a, b) for a, b in spans if a >= start and b <= end]
-                    errors = apologies(fake)
+                quiet_until = time.perf_counter() + args.baseline_seconds
+                await asking(lambda: time.perf_counter() >= quiet_until)
+                baseline = list(spans)
+                spans.clear()
+                articles_before, chunks_before = await asyncio.to_thread(watch.counts)
+                feed.armed = True  # the next poll (within --poll-seconds) finds the whole feed new
+                window = asyncio.ensure_future(ingest_window(feed, watch, args.ingest_timeout))
+                await asking(window.done)
+                start, end, row = await window
+                articles_after, chunks_after = await asyncio.to_thread(watch.counts)
+                peak = peak_rss_mb(bot.pid)
+            except IngestTimeoutError as error:
+                tail = (Path(tmp) / "bot.log").read_text("utf-8", "replace").splitlines()[-15:]
+                print(f"error: {error}; the end of the bot's log:", *tail, sep="\n", file=sys.stderr, flush=True)
+                return 1
             finally:
+                bot.send_signal(signal.SIGINT)
+                try:
+                    bot.wait(60)
+                except subprocess.TimeoutExpired:
+                    bot.kill()
+                log.close()
                 watch.close()
+            during = [(a, b) for a, b in spans if a >= start and b <= end]
+            errors = apologies(fake)
     finally:
         feed.close()
-    last_success, last_error, _ = row  # a fresh copy of the store: no earlier poll of this feed
+        await fake.stop()
+    last_success, last_error, _ = row
     if not last_success:
         print(f"error: the bot's feed poll failed: {last_error}", file=sys.stderr)
         return 1
     seconds = end - start
     added, chunks = articles_after - articles_before, chunks_after - chunks_before
     print(
-        f"engine {engine.name}; bot in extractive mode, {index.settings.answer_workers} answer workers; "
-        f"{args.users} users, {args.rate:g} questions/s in all"
+        f"engine {engine.name}; `brief run` in extractive mode, {settings.answer_workers} answer workers; "
+        f"{args.users} users, {args.rate:g} questions/s in all; the bot's peak RSS {peak:.0f} MB"
     )
     print(
         f"feed ingest by the bot's own poll: {added} of {len(held)} new articles, {chunks} chunks in {seconds:.1f} s: "
@@ -423,6 +463,7 @@ def main() -> None:
     ingest_options.add_argument("--feed-items", type=int, default=300, help="new articles in the feed")
     ingest_options.add_argument("--rate", type=float, default=4.0, help="questions per second, all users together")
     ingest_options.add_argument("--baseline-seconds", type=float, default=30.0, help="users asking with no ingest")
+    ingest_options.add_argument("--poll-seconds", type=float, default=5.0, help="the bot's feed poll interval")
     ingest_options.add_argument("--ingest-timeout", type=float, default=1800.0, help="seconds the feed poll may take")
     ingest_options.add_argument("--rebuild", action="store_true", help="build the store again, cached or not")
     args = parser.parse_args()
