@@ -117,7 +117,8 @@ class Answerer:
                 return self._generated(question, query.text, lang, evidence, on_partial, query.entities)
             except Exception as error:  # noqa: BLE001 - logged by kind (a bug with its traceback); extraction answers
                 notice = phrase(fallback_notice(error, "the generated answer"), lang)
-        answer = self._extracted(question, lang, evidence, query.entities)
+        with self.index.quiet.question():
+            answer = self._extracted(question, lang, evidence, query.entities)
         answer.notice = notice
         return answer
 
@@ -127,15 +128,16 @@ class Answerer:
         For a follow-up, carried entities weigh less than the question's own words, and the sentences the previous
         answer quoted are not offered again."""
         query = Query(query) if isinstance(query, str) else query
-        analysis = self.extractive.analyse(f"{query.text} {query.context}".strip())
-        _lighten(analysis.entity_weights, analysis.terms, query.carried)
-        vector = self.index.embedder.query(query.text)
-        hits = self.retriever.search(query.text, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
-        evidence = self.extractive.evidence(analysis, vector, hits)
-        if query.quoted:  # quotes are kept without their dateline: compare like with like
-            evidence.ranked = [s for s in evidence.ranked if unquoted_dateline(s.text) not in query.quoted]
-            evidence.eligible = [s for s in evidence.eligible if unquoted_dateline(s.text) not in query.quoted]
-            evidence.features = self.extractive.features(evidence)
+        with self.index.quiet.question():
+            analysis = self.extractive.analyse(f"{query.text} {query.context}".strip())
+            _lighten(analysis.entity_weights, analysis.terms, query.carried)
+            vector = self.index.embedder.query(query.text)
+            hits = self.retriever.search(query.text, k=RETRIEVE_K, filters=filters, vector=vector, question=analysis)
+            evidence = self.extractive.evidence(analysis, vector, hits)
+            if query.quoted:  # quotes are kept without their dateline: compare like with like
+                evidence.ranked = [s for s in evidence.ranked if unquoted_dateline(s.text) not in query.quoted]
+                evidence.eligible = [s for s in evidence.eligible if unquoted_dateline(s.text) not in query.quoted]
+                evidence.features = self.extractive.features(evidence)
         return evidence
 
     # -- follow-ups ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ is expanded with the glossary's names in both languages.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
@@ -23,7 +24,7 @@ from .index import Index
 from .lang import detect_lang
 from .models import Hit
 from .question import Question, analyse, date_fit, focus_coverage
-from .store import fts_query, published_of
+from .store import fts_query, published_of, vector_of
 from .textnorm import stems, tokens
 from .vectors import date_key
 
@@ -89,7 +90,18 @@ class Retriever:
         question: Question | None = None,
     ) -> list[Hit]:
         """The best `k` chunks, one story's copies collapsed, at most `per_article` chunks of one article."""
-        filters = filters or Filters()
+        with self.index.quiet.question():
+            return self._search(query, k, filters or Filters(), per_article, vector, question)
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: Filters,
+        per_article: int | None,
+        vector: np.ndarray | None,
+        question: Question | None,
+    ) -> list[Hit]:
         query = " ".join(query.split())
         if not tokens(query):  # nothing to look for (blank, punctuation, emoji): the nearest chunks would be noise
             return []
@@ -167,15 +179,20 @@ class Retriever:
         # Candidates: dense and lexical chunk hits, plus every chunk of the best articles.
         article_chunks = store.chunk_ids_of([a for a, _ in dense_articles], lang)
         candidates = [c for c, _ in dense_chunks] + [c for c, _ in lexical_chunks] + article_chunks
-        chunk_vectors = vectors.chunk_vectors(list(dict.fromkeys(candidates)), lang)
-        rows = store.chunk_rows(list(chunk_vectors))
+        rows = store.chunk_rows(list(dict.fromkeys(candidates)))
         rows = {c: r for c, r in rows.items() if self._passes(r, lang, filters, sources)}
+        chunk_vectors = _vectors_of(
+            rows.values(), "chunk_id", "chunk_vector", lambda ids: vectors.chunk_vectors(ids, lang)
+        )
+        rows = {c: r for c, r in rows.items() if c in chunk_vectors}
         if not rows:
             return []
         ids = list(rows)
         article_of = {c: rows[c]["article_id"] for c in ids}
         article_langs = {rows[c]["lang"] for c in ids}  # an article's chunks may be in another language than its own
-        article_vectors = vectors.article_vectors(list(set(article_of.values())), article_langs)
+        article_vectors = _vectors_of(
+            rows.values(), "article_id", "article_vector", lambda ids: vectors.article_vectors(ids, article_langs)
+        )
 
         chunk_matrix = np.stack([chunk_vectors[c] for c in ids])
         article_sim = np.array([float(article_vectors[article_of[c]] @ vector) for c in ids])
@@ -273,3 +290,19 @@ class Retriever:
             )
             for row, score, context in chosen
         ]
+
+
+def _vectors_of(
+    rows: Iterable[sqlite3.Row], key: str, column: str, from_index: Callable[[list[str]], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """The vectors stored beside the rows (by `key`); any row without one asks the vector index."""
+    out: dict[str, np.ndarray] = {}
+    missing: dict[str, None] = {}
+    for row in rows:
+        if row[column] is not None:
+            out[row[key]] = vector_of(row[column])
+        else:
+            missing[row[key]] = None
+    if missing:
+        out.update(from_index(list(missing)))
+    return out

@@ -29,7 +29,7 @@ ArticleStatus = Literal["pending", "indexed"]  # stored, its vectors being writt
 # and probed its chunks: 40 ms per call at 13k chunks against 1 ms.
 CHUNK_ROWS = (
     "SELECT c.id AS chunk_id, c.article_id, c.start, c.end, c.lang AS chunk_lang, c.text,"
-    " a.title, a.source, a.url, a.published, a.lang, a.story_id"
+    " a.title, a.source, a.url, a.published, a.lang, a.story_id, c.vector AS chunk_vector, a.vector AS article_vector"
     " FROM chunks c CROSS JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks}) AND a.status = 'indexed'"
 )
 
@@ -59,6 +59,15 @@ def _row_article(row: sqlite3.Row) -> Article:
         lang=row["lang"],
         origin=row["origin"],
     )
+
+
+def blob(vector: np.ndarray) -> bytes:
+    """A vector as the store keeps it (float32, native order), and back with `vector_of`."""
+    return np.asarray(vector, np.float32).tobytes()
+
+
+def vector_of(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.float32)
 
 
 def fts_query(terms: Iterable[str]) -> str:
@@ -203,22 +212,39 @@ class Store:
         return row.fetchone()[0]
 
     def mark_chunks_embedded(
-        self, chunk_ids: Iterable[str], sentence_vectors: Iterable[tuple[str, int, bytes]]
+        self, chunk_vectors: Iterable[tuple[str, np.ndarray]], sentence_vectors: Iterable[tuple[str, int, bytes]]
     ) -> None:
-        """Store the chunks' sentence vectors and record that their vectors are in the index, in one transaction."""
+        """Store the chunks' own and sentence vectors and record that their vectors are in the index, in one
+        transaction."""
         with self.transaction():
             self.db.executemany(
                 "INSERT OR REPLACE INTO sentence_vectors(chunk_id, idx, vector) VALUES (?, ?, ?)", sentence_vectors
             )
-            self.db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in chunk_ids])
+            self.db.executemany(
+                "UPDATE chunks SET embedded = 1, vector = ? WHERE id = ?", [(blob(v), i) for i, v in chunk_vectors]
+            )
 
-    def mark_indexed(self, article_ids: Iterable[str], sentence_vectors: Iterable[tuple[str, int, bytes]] = ()) -> None:
-        """Store the sentence vectors and make the articles visible to search, in one transaction."""
+    def mark_indexed(self, article_ids: Iterable[str], article_vectors: Iterable[tuple[str, np.ndarray]] = ()) -> None:
+        """Store the articles' vectors and make the articles visible to search, in one transaction."""
         with self.transaction():
             self.db.executemany(
-                "INSERT OR REPLACE INTO sentence_vectors(chunk_id, idx, vector) VALUES (?, ?, ?)", sentence_vectors
+                "UPDATE articles SET vector = ? WHERE id = ?", [(blob(v), i) for i, v in article_vectors]
             )
             self.db.executemany("UPDATE articles SET status = 'indexed' WHERE id = ?", [(i,) for i in article_ids])
+
+    def missing_vectors(self, table: str, after: str, limit: int) -> list[str]:
+        """Ids (in order, past `after`) of embedded chunks or indexed articles (`table`) stored before their vectors
+        were kept here."""
+        done = "embedded = 1" if table == "chunks" else "status = 'indexed'"
+        sql = f"SELECT id FROM {table} WHERE vector IS NULL AND {done} AND id > ? ORDER BY id LIMIT ?"
+        return [row[0] for row in self.db.execute(sql, (after, limit))]
+
+    def set_vectors(self, table: str, vectors: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Vectors copied from the index for rows that had none (`missing_vectors`)."""
+        with self.transaction():
+            self.db.executemany(
+                f"UPDATE {table} SET vector = ? WHERE id = ? AND vector IS NULL", [(blob(v), i) for i, v in vectors]
+            )
 
     def pending_articles(self) -> list[dict]:
         """What an interrupted ingest left: id, title, origin, chunks and chunks embedded, oldest first."""
@@ -248,14 +274,14 @@ class Store:
             rows = self.db.execute(
                 "SELECT vector FROM sentence_vectors WHERE chunk_id = ? ORDER BY idx", (chunk_id,)
             ).fetchall()
-            vectors = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows]) if rows else None
+            vectors = np.stack([vector_of(r["vector"]) for r in rows]) if rows else None
             out[chunk_id] = (spans, vectors if vectors is not None and len(vectors) == len(spans) else None)
         return out
 
     def mark_all_pending(self) -> None:
         with self.transaction():
-            self.db.execute("UPDATE articles SET status = 'pending'")
-            self.db.execute("UPDATE chunks SET embedded = 0")
+            self.db.execute("UPDATE articles SET status = 'pending', vector = NULL")
+            self.db.execute("UPDATE chunks SET embedded = 0, vector = NULL")
 
     def _delete(self, article_id: str) -> None:
         chunk_ids = [r["id"] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]

@@ -26,6 +26,7 @@ from chromadb.errors import NotFoundError
 
 from .embeddings import split_name
 from .errors import IndexMismatchError, IndexUnavailableError
+from .quiet import QuietWrites
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,10 +111,11 @@ class VectorIndex:
     embedded title and opening of each article, by the article's language; the mean of its chunks with
     ARTICLE_VECTOR=mean)."""
 
-    def __init__(self, client: chromadb.ClientAPI, name: str, model_name: str):
+    def __init__(self, client: chromadb.ClientAPI, name: str, model_name: str, quiet: QuietWrites | None = None):
         self.client = client
         self.name = name
         self.model_name = model_name
+        self.quiet = quiet or QuietWrites()
         self._collections: dict[tuple[str, str], Collection] = {}
         self._opening = threading.Lock()
         existing = index_collections(client, name)
@@ -210,8 +212,10 @@ class VectorIndex:
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if article_ids:
             for chunks in self._of("chunks"):
+                self.quiet.wait()
                 chunks.delete(where=of_articles(article_ids))
             for articles in self._of("articles"):
+                self.quiet.wait()
                 articles.delete(ids=list(article_ids))
 
     def add(
@@ -232,9 +236,11 @@ class VectorIndex:
         for i, meta in enumerate(metas):
             by_lang[str(meta["lang"])].append(i)
         for lang, rows in by_lang.items():
-            self._collection(kind, lang).upsert(
-                ids=[ids[i] for i in rows], embeddings=np.asarray(vectors)[rows], metadatas=[metas[i] for i in rows]
-            )
+            for piece in self.quiet.pieces(len(rows)):
+                part = rows[piece]
+                self._collection(kind, lang).upsert(
+                    ids=[ids[i] for i in part], embeddings=np.asarray(vectors)[part], metadatas=[metas[i] for i in part]
+                )
 
     # -- reading ------------------------------------------------------------------------------------------------
     @staticmethod
@@ -269,12 +275,17 @@ class VectorIndex:
 
     def article_vectors(self, article_ids: Sequence[str], langs: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """The vectors of these articles, looked up among the articles of `langs` (or of every language)."""
+        return self.vectors_by_id("articles", article_ids, langs)
+
+    def vectors_by_id(self, kind: str, ids: Sequence[str], langs: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """The vectors of these chunks or articles (`kind`), looked up in the collections of `langs` (or of every
+        language)."""
         out: dict[str, np.ndarray] = {}
-        wanted = list(article_ids)
-        for articles in self._of("articles", langs):
+        wanted = list(ids)
+        for collection in self._of(kind, langs):
             if wanted:
-                out.update(self._vectors(articles.get(ids=wanted, include=["embeddings"])))
-                wanted = [a for a in wanted if a not in out]
+                out.update(self._vectors(collection.get(ids=wanted, include=["embeddings"])))
+                wanted = [i for i in wanted if i not in out]
         return out
 
     @staticmethod

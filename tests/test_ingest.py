@@ -36,14 +36,21 @@ def test_seed_ingests_and_reingest_adds_nothing(index):
     )
 
 
-def test_changed_content_replaces_old_chunks(index, tmp_path):
+def test_changed_content_replaces_old_chunks(index, tmp_path, monkeypatch):
+    """An article seen for the first time has no vectors to remove first (a Chroma delete by article scans its
+    metadata: it stalls answers); an updated one has its earlier version's removed."""
+    removed: list[list[str]] = []
+    delete = index.vectors.delete_articles
+    monkeypatch.setattr(index.vectors, "delete_articles", lambda ids: (removed.append(list(ids)), delete(ids)))
     article = tmp_path / "story.txt"
     article.write_text("Talks in Brussels\n\n" + "Armenia and Azerbaijan met in Brussels. " * 40, "utf-8")
     ingest(index, [str(article)])
+    assert not any(removed)
     old_ids = index.vectors.ids("chunks")
     article.write_text("Talks in Brussels\n\nThe talks were cancelled.", "utf-8")
     report = ingest(index, [str(article)])
     assert (report.new, report.updated) == (0, 1)
+    assert [ids for ids in removed if ids] == [[next(index.store.iter_articles()).id]]
     new_ids = index.vectors.ids("chunks")
     assert len(new_ids) == 1 and len(old_ids) > 1
     (row,) = index.store.chunk_rows(list(new_ids)).values()

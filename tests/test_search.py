@@ -6,7 +6,7 @@ from retrieval.index import Index
 from retrieval.ingest import ingest
 from retrieval.search import Filters, Retriever
 from retrieval.settings import Settings
-from retrieval.store import CHUNK_ROWS
+from retrieval.store import CHUNK_ROWS, vector_of
 
 from .helpers import CORPUS, SEEDS
 
@@ -151,3 +151,50 @@ def test_candidate_chunks_are_read_by_their_key_not_by_walking_every_article(cor
     plan = " | ".join(row[3] for row in store.db.execute("EXPLAIN QUERY PLAN " + CHUNK_ROWS.format(marks=marks), ids))
     assert plan.startswith("SEARCH c USING INDEX sqlite_autoindex_chunks_1 (id=?)"), plan
     assert "articles_status" not in plan, plan
+
+
+def test_vectors_are_kept_beside_their_rows_and_an_older_store_gets_them_once(tmp_path, corpus_index, caplog):
+    """Search re-scores its candidates with vectors read with their rows (Chroma by id cost ≈ 5 ms a call, four
+    calls an answer). They are the vectors the index holds; a store written before they were kept gets them copied from
+    the index once, when an index is opened; a row still without one is looked up in the index: the same hits."""
+    import logging
+    import shutil
+
+    import numpy as np
+
+    store, vectors = corpus_index.store, corpus_index.vectors
+    chunks = dict(store.db.execute("SELECT id, vector FROM chunks"))
+    articles = dict(store.db.execute("SELECT id, vector FROM articles WHERE status = 'indexed'"))
+    assert None not in chunks.values() and None not in articles.values()
+    for kind, stored in (("chunks", chunks), ("articles", articles)):
+        from_index = vectors.vectors_by_id(kind, list(stored))
+        assert set(from_index) == set(stored)
+        worst = max(float(np.abs(vector_of(stored[i]) - v).max()) for i, v in from_index.items())
+        assert worst < 1e-6, (kind, worst)  # Chroma keeps its own float32 rounding of the same vector
+    questions = ["What did Peskov say about mediation?", "ماذا قال بيسكوف عن الوساطة؟", "Lachin corridor checkpoint"]
+    expected = {q: ranked_chunks(corpus_index, q) for q in questions}
+
+    data = tmp_path / "older"
+    shutil.copytree(corpus_index.settings.data_dir, data)
+    older = Index(corpus_index.settings.model_copy(update={"brief_data_dir": data}), embedder=corpus_index.embedder)
+    try:
+        older.vectors  # noqa: B018 - opened first: nothing to copy yet
+        with older.store.transaction():  # as a store of the release before: no vectors beside the rows
+            older.store.db.execute("UPDATE chunks SET vector = NULL")
+            older.store.db.execute("UPDATE articles SET vector = NULL")
+        assert {q: ranked_chunks(older, q) for q in questions} == expected  # from the index, row by row
+        older.__dict__.pop("vectors")
+        with caplog.at_level(logging.INFO, logger="retrieval.index"):
+            older.vectors  # noqa: B018 - opening the index copies them
+        assert f"kept {len(chunks) + len(articles)} vectors beside" in caplog.text
+        copied = dict(older.store.db.execute("SELECT id, vector FROM chunks"))
+        assert set(copied) == set(chunks)
+        assert all(np.allclose(vector_of(copied[i]), vector_of(v), atol=1e-6) for i, v in chunks.items())
+        assert {q: ranked_chunks(older, q) for q in questions} == expected
+        caplog.clear()
+        older.__dict__.pop("vectors")
+        with caplog.at_level(logging.INFO, logger="retrieval.index"):
+            older.vectors  # noqa: B018 - nothing left to copy
+        assert "kept" not in caplog.text
+    finally:
+        older.close()
