@@ -76,9 +76,11 @@ class Retriever:
         self.weights = weights or Weights()
 
     def lexical_query(self, query: str) -> str:
-        """The query's own terms plus every name, in both languages, of the entities it mentions."""
+        """The query's own terms plus every name, in both languages, of the entities it mentions, without their
+        function words: terms are OR-ed, and the "for" and "and" of "Trump Route for International Peace and
+        Prosperity" matched most English passages (BM25 over them tripled that question's lexical time)."""
         expansion = " ".join(self.glossary.expansion(query))
-        return fts_query(tokens(query, drop_stopwords=True) + tokens(expansion))
+        return fts_query(tokens(query, drop_stopwords=True) + tokens(expansion, drop_stopwords=True))
 
     def search(
         self,

@@ -198,3 +198,10 @@ def test_vectors_are_kept_beside_their_rows_and_an_older_store_gets_them_once(tm
         assert "kept" not in caplog.text
     finally:
         older.close()
+
+
+def test_entity_names_add_their_words_not_their_function_words(corpus_index):
+    """Terms are OR-ed: "for" and "and" from an entity's full name matched most English passages."""
+    terms = Retriever(corpus_index).lexical_query("What is TRIPP?").replace('"', "").split(" OR ")
+    assert {"trump", "route", "prosperity", "ترامب"} <= set(terms)
+    assert not {"for", "and", "of", "the"} & set(terms)
