@@ -8,7 +8,8 @@ install); "new" is the working tree. For each, on the same texts:
   data directory: articles/s and chunks/s, and the process's peak RSS, on (a) XQuAD-R paragraphs written as article
   files and (b) a news-like JSONL file (bench/news/articles, copies marked as updates past its 33 articles);
 - query embedding p50/p95 alone, then while an ingest runs in the same process (a thread ingesting, as the bot's feed
-  poll does, while the main thread embeds a question every 50 ms).
+  poll does, while the main thread embeds a question every 50 ms), each question embedded as the bot's answers do
+  it in a tree that has these: inside `index.quiet.question()`, at `bot.app.SWITCH_INTERVAL`.
 
     python bench/ingest_speed.py [--articles N] [--baseline REV] [--queries N] [--only xquad,news,queries]
 
@@ -44,16 +45,23 @@ QUESTIONS = [
 # Run in the tree under test (PYTHONPATH) as `python -c PROBE corpus data_dir queries`: query latencies alone, then
 # while a thread ingests the corpus through that tree's own Ingester, in the same process.
 PROBE = r"""
-import json, sys, threading, time
+import contextlib, json, sys, threading, time
 from retrieval.index import Index
 from retrieval.ingest import Ingester
 from retrieval.settings import Settings
 corpus, data_dir, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 questions = json.loads(sys.argv[4])
 index = Index(Settings(_env_file=None, brief_data_dir=data_dir, chroma_host=None))
+try:  # the interpreter's switch interval `brief run` sets, in a tree that sets one
+    from bot.app import SWITCH_INTERVAL
+    sys.setswitchinterval(SWITCH_INTERVAL)
+except ImportError:
+    pass
+quiet = getattr(index, "quiet", None)  # a question's index work, which vector writes give way to (if the tree has it)
 def timed(i):
     started = time.perf_counter()
-    index.embedder.query(questions[i % len(questions)] + f" ({i})")
+    with quiet.question() if quiet is not None else contextlib.nullcontext():
+        index.embedder.query(questions[i % len(questions)] + f" ({i})")
     return (time.perf_counter() - started) * 1000
 timed(0)
 alone = [timed(i) for i in range(n)]
