@@ -13,14 +13,15 @@ Prints answers/s and the latency from posting an update to the bot's answer arri
 With `--under-ingest`, issue 11's case instead: answers while the bot ingests a large feed. A store of about
 `--chunks` chunks (default 13,000; Arabic and English texts of the shared evaluation sets, see bench/big_store.py) is
 built once and cached under bench/.work/bot_load/; each run works on a copy. A feed of `--feed-items` new articles
-(texts held back from the store) is served on 127.0.0.1 and the bot started with FEEDS pointing at it. Users ask at
-a steady `--rate` (questions/s in all): first `--baseline-seconds` with no ingest, then while the bot's own feed poll
-(its JobQueue job, on its ingest executor) ingests the feed, from the poll's fetch of the feed until the poller
-records the end in `feed_state`. Prints the engine, the ingest's articles/s and chunks/s, and a table of answer
-latency per phase.
+(texts held back from the store) is served on 127.0.0.1, and the bot runs as a real `brief run` process (its own
+CPU and interpreter lock, as in production) with FEEDS pointing at it, polled every `--poll-seconds`; the feed is
+served empty until the baseline phase ends. Users ask at a steady `--rate` (questions/s in all): first
+`--baseline-seconds` with no ingest, then while the bot's own feed poll (its JobQueue job, on its ingest executor)
+ingests the feed, from the poll's fetch of the feed until the poller records the end in `feed_state`. Prints the
+engine, the bot's peak RSS, the ingest's articles/s and chunks/s, and a table of answer latency per phase.
 
     python bench/bot_load.py --under-ingest [--chunks 13000] [--feed-items 300] [--users 10] [--rate 4]
-                             [--baseline-seconds 30] [--ingest-timeout 1800] [--rebuild]
+                             [--baseline-seconds 30] [--poll-seconds 5] [--ingest-timeout 1800] [--rebuild]
 
 EMBEDDING_ENGINE (and other settings) pass through from the environment; the store is cached per engine.
 """
@@ -385,7 +386,7 @@ async def under_ingest(args: argparse.Namespace) -> int:
             bot = subprocess.Popen([str(Path(sys.executable).parent / "brief"), "run"], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)  # fmt: skip
             try:
-                await until_true(lambda: watch.feed_row() is not None, 120, "the bot's first (empty) feed poll")
+                await until_true(lambda: watch.feed_row() is not None, 300, "the bot's first (empty) feed poll")
                 await user(fake, 10_000, len(QUESTIONS), [])  # engine, caches and the store's pages warm
                 every = args.users / args.rate
 

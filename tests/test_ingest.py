@@ -303,6 +303,18 @@ def test_articles_are_read_while_earlier_ones_embed_in_length_sorted_calls(setti
     index.close()
 
 
+def test_idle_embedding_threads_get_work_before_a_whole_group_is_read(settings, embedder, reports):
+    """A group is 128 chunks by default: more than these 12 articles hold. The threads start on the first ones while
+    the rest are read, as they do when a feed's pages arrive one by one."""
+    model = Watching(embedder, settings.store_path)
+    index = Index(settings, embedder=model)
+    report = Ingester(index).run([str(reports)])
+    assert (report.new, report.indexed) == (12, 12)
+    assert report.chunks < settings.embedding_batch * 4  # less than one group
+    assert model.calls[0]["stored"] < 12, "embedding waited for every source to be read"
+    index.close()
+
+
 def test_vectors_are_written_a_group_at_a_time(settings, embedder, reports):
     """Each Chroma write costs ≈ 25 ms whatever its size (one per language and kind): vectors are held across calls
     and written about four calls' worth at a time, and what is held is written at the end."""
