@@ -42,9 +42,13 @@ class QuietWrites:
                 self._last = time.monotonic()
                 self._changed.notify_all()
 
+    def serving(self) -> bool:
+        """A question was answered in the last `recent` seconds."""
+        return time.monotonic() - self._last <= self.recent
+
     def pieces(self, count: int) -> Iterator[slice]:
         """`count` vectors as the slices to write one after another, each once the index is quiet."""
-        if time.monotonic() - self._last > self.recent:
+        if not self.serving():
             yield slice(0, count)
             return
         for start in range(0, count, PIECE):

