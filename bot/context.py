@@ -7,8 +7,10 @@ never persisted: `DatabasePersistence` stores user data only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,10 +41,31 @@ class BotData:
 
     def __init__(self) -> None:
         self.clock: Callable[[], datetime] = utc_now
+        self._sending: dict[int, set[asyncio.Event]] = {}  # chat id → answers being sent and remembered
 
     def now(self) -> datetime:
         """The bot's current time (aware, UTC)."""
         return self.clock().astimezone(UTC)
+
+    @asynccontextmanager
+    async def sending_answer(self, chat_id: int) -> AsyncIterator[None]:
+        """Around sending an answer and remembering it: a button pressed under it in between waits for the memory
+        (`remembered`) instead of finding no answer and saying it expired."""
+        done = asyncio.Event()
+        self._sending.setdefault(chat_id, set()).add(done)
+        try:
+            yield
+        finally:
+            done.set()
+            pending = self._sending[chat_id]
+            pending.discard(done)
+            if not pending:
+                del self._sending[chat_id]
+
+    async def remembered(self, chat_id: int) -> None:
+        """Once the answers being sent to this chat are remembered."""
+        for done in list(self._sending.get(chat_id, ())):
+            await done.wait()
 
 
 BriefContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]

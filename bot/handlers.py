@@ -167,9 +167,10 @@ async def answer_question(update: Update, context: BriefContext, question: str) 
     note = late_note(context, message, reply.answer.lang if reply.answer else ui)
     if note:
         reply = Reply(note + reply.html, reply.buttons, reply.answer)
-    sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
-    if reply.answer is not None:
-        await remember(context, sent, reply.answer)
+    async with context.bot_data.sending_answer(chat.id):
+        sent = await send_reply(context, chat.id, reply, thread_id, message.message_id, edit=placeholder)
+        if reply.answer is not None:
+            await remember(context, sent, reply.answer)
 
 
 async def show_typing(context: BriefContext, chat_id: int, thread_id: int | None, delay: float) -> None:
@@ -290,6 +291,7 @@ async def on_callback(update: Update, context: BriefContext) -> None:
     message = query.message if isinstance(query.message, Message) else None  # None: too old to be accessible
     answer = None
     if message is not None:
+        await context.bot_data.remembered(message.chat.id)  # pressed before its answer was remembered: wait for it
         answer = await asyncio.to_thread(context.bot_data.answers.get, message.chat.id, message.message_id)
     lang = answer.lang if answer else user_lang(update, context)
     if answer is None or message is None:

@@ -21,6 +21,7 @@ from bot.logs import install_redaction
 from bot.service import ChatService, Reply
 from fakes.telegram import BOT_USERNAME, DROP, FakeTelegram
 from retrieval.answering import Answerer
+from retrieval.phrases import phrase
 
 from .bot_harness import TOKEN, Bot, text_of
 from .helpers import BRIEF, SEED_FILE, free_port, ingested
@@ -128,6 +129,28 @@ async def test_sources_command_and_buttons(bot):
     (row,) = bot.app.bot_data.feedback.all()[-1:]
     assert row["vote"] == 1 and row["user_id"] == 205 and "Peskov" in row["question"]
     assert json.loads(row["article_ids"])
+
+
+async def test_sources_pressed_before_the_answer_is_remembered_waits_for_it(bot, monkeypatch):
+    """The answer is remembered (the bot database) after it is sent: a button pressed in between found no answer and
+    said it had expired (seen once in a fresh-clone run)."""
+    answers = bot.app.bot_data.answers
+    remember = answers.remember
+
+    def slow_remember(*args):
+        time.sleep(0.5)
+        remember(*args)
+
+    monkeypatch.setattr(answers, "remember", slow_remember)
+    asked = bot.fake.message("What did Peskov say about Russian mediation?", chat_id=215, user_id=215)
+    answer = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 215 and "According to" in text_of(c))
+    message = {**bot.fake.messages[(215, max(k[1] for k in bot.fake.messages if k[0] == 215))]}
+    assert message["text"] == text_of(answer) and message["message_id"] > asked["message"]["message_id"]
+    bot.fake.callback("src", message, user_id=215)
+    quotes = await bot.fake.wait_for(lambda c: int(c.params["chat_id"]) == 215 and "<blockquote>" in text_of(c))
+    assert "روسيا ستواصل التوسط" in text_of(quotes)
+    expired = phrase("answer_expired", "en")
+    assert all(c.params.get("text") != expired for c in bot.fake.sent("answerCallbackQuery"))
 
 
 async def test_follow_up_by_replying_to_an_answer(bot):
