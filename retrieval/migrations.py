@@ -177,4 +177,19 @@ def m004_vectors_in_store(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN vector BLOB")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_chunks_embedded, m003_no_schema_version, m004_vectors_in_store]
+def m005_missing_vector_indexes(db: sqlite3.Connection) -> None:
+    """Opening an index looks for rows still without a vector (`Store.missing_vectors`); with no index that walked
+    every chunk and article, 0.44 s cold at 13k chunks, on every command. These hold only such rows: nearly none."""
+    db.execute("CREATE INDEX IF NOT EXISTS chunks_missing_vector ON chunks(id) WHERE vector IS NULL AND embedded = 1")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS articles_missing_vector ON articles(id) WHERE vector IS NULL AND status = 'indexed'"
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+    m002_chunks_embedded,
+    m003_no_schema_version,
+    m004_vectors_in_store,
+    m005_missing_vector_indexes,
+]

@@ -235,8 +235,11 @@ class Store:
     def missing_vectors(self, table: str, after: str, limit: int) -> list[str]:
         """Ids (in order, past `after`) of embedded chunks or indexed articles (`table`) stored before their vectors
         were kept here."""
-        done = "embedded = 1" if table == "chunks" else "status = 'indexed'"
-        sql = f"SELECT id FROM {table} WHERE vector IS NULL AND {done} AND id > ? ORDER BY id LIMIT ?"
+        done = "embedded = 1" if table == "chunks" else "status = 'indexed'"  # the partial index's own terms (m005)
+        sql = (
+            f"SELECT id FROM {table} INDEXED BY {table}_missing_vector WHERE vector IS NULL AND {done} AND id > ?"
+            " ORDER BY id LIMIT ?"
+        )
         return [row[0] for row in self.db.execute(sql, (after, limit))]
 
     def set_vectors(self, table: str, vectors: Iterable[tuple[str, np.ndarray]]) -> None:

@@ -18,7 +18,13 @@ from retrieval.textnorm import tokens
 from .helpers import brief
 
 DUMP = Path(__file__).resolve().parent / "data" / "store_61e1abb.sql"
-STORE_MIGRATIONS = ["m001_initial", "m002_chunks_embedded", "m003_no_schema_version", "m004_vectors_in_store"]
+STORE_MIGRATIONS = [
+    "m001_initial",
+    "m002_chunks_embedded",
+    "m003_no_schema_version",
+    "m004_vectors_in_store",
+    "m005_missing_vector_indexes",
+]
 KEPT = ["chunk_terms", "article_terms", "sentence_vectors", "signatures", "story_bands"]
 
 
