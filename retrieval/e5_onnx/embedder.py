@@ -36,6 +36,9 @@ def _open_session(directory: Path) -> Any:
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # A memory pattern is planned and kept per input shape, and here nearly every pass has a new (rows, tokens)
+    # shape: off, 400 passages on two threads peaked 14 MB lower and ran 10% faster (a probe, three runs each).
+    options.enable_mem_pattern = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return ort.InferenceSession(str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"])
