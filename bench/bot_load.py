@@ -41,6 +41,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -350,41 +351,55 @@ async def until_true(check: Callable[[], bool], timeout: float, what: str) -> No
         await asyncio.sleep(0.1)
 
 
-async def under_ingest(args: argparse.Namespace) -> int:
-    """Issue 11's case: answer latency of a `brief run` process while its own feed poll ingests a large feed into a
-    ~13k-chunk store, against the same users with no ingest (while the feed is served empty). The bot runs in a
-    process of its own, as in production: the fake Bot API, the feed and the users (this process) take none of its
-    CPU or its interpreter lock. Returns the exit status."""
-    settings = Settings(_env_file=None, chroma_host=None)  # EMBEDDING_ENGINE and the like from the environment
-    engine = big_store.load_engine(settings)
-    kept, held = big_store.split(big_store.shared_texts(), args.feed_items)
-    records = big_store.store_records(kept, args.chunks, settings.chunk_chars)
-    built = big_store.build(settings, engine, records, rebuild=args.rebuild)
-    made = f"{'cached, ' if built.cached else ''}built in {built.seconds:.0f} s"
-    print(f"store: {built.articles} articles, {built.chunks} chunks ({made}: {built.data.parent.name})", flush=True)
+@dataclass
+class BotUnderIngest:
+    """What one `brief run` process did: answers with no ingest and during its feed poll's ingest, and its peak RSS."""
+
+    baseline: list[tuple[float, float]]  # (posted, answered) clock times
+    during: list[tuple[float, float]]
+    peak_mb: float
+    added: int  # articles and chunks the feed poll indexed, in `seconds`
+    chunks: int
+    seconds: float
+    apologies: int
+    error: str | None = None  # the poll failed or did not end in time: no figures for the ingest
+
+    def p95(self, spans: list[tuple[float, float]]) -> float:
+        return float(np.percentile([(b - a) * 1000 for a, b in spans], 95)) if spans else float("nan")
+
+
+async def bot_under_ingest(
+    command: list[str], data: Path, held: list[Text], args: argparse.Namespace, env: dict[str, str] | None = None
+) -> BotUnderIngest:
+    """Start `command` (a `brief run`) on the store in `data` with FEEDS a LocalFeed of `held`, a fake Bot API and
+    users asking at `args.rate`: first `args.baseline_seconds` with the feed served empty, then while the bot's own
+    feed poll (its JobQueue job, on its ingest executor) ingests it, from the poll's fetch of the feed until the
+    poller records the end in `feed_state`. The bot runs in a process of its own, as in production: the fake Bot API,
+    the feed and the users (this process) take none of its CPU or its interpreter lock."""
+    settings = Settings(_env_file=None, chroma_host=None, brief_data_dir=data)
     feed = LocalFeed(held)
     fake = FakeTelegram()
     base = await fake.start()
     baseline: list[tuple[float, float]] = []
     spans: list[tuple[float, float]] = []
+    watch = StoreWatch(settings.store_path, feed.url)
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "OPENAI_", "TELEGRAM_"))},
+        **(env or {}),
+        "BRIEF_DATA_DIR": str(data),
+        "TELEGRAM_TOKEN": "123456:bench-token-bench-token-bench-token",
+        "TELEGRAM_BASE_URL": base,
+        "TELEGRAM_BASE_FILE_URL": base.replace("/bot", "/file/bot"),
+        "QUESTIONS_PER_MINUTE": "1000000",
+        "FEEDS": feed.url,
+        "FEED_INTERVAL_MINUTES": str(args.poll_seconds / 60),
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    log_path = data.parent / "bot.log"
     try:
-        with tempfile.TemporaryDirectory(prefix="bot-load-") as tmp:
-            data = big_store.working_copy(built, Path(tmp))
-            watch = StoreWatch(settings.model_copy(update={"brief_data_dir": data}).store_path, feed.url)
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith(("CHROMA_", "OPENAI_", "TELEGRAM_"))},
-                "BRIEF_DATA_DIR": str(data),
-                "TELEGRAM_TOKEN": "123456:bench-token-bench-token-bench-token",
-                "TELEGRAM_BASE_URL": base,
-                "TELEGRAM_BASE_FILE_URL": base.replace("/bot", "/file/bot"),
-                "QUESTIONS_PER_MINUTE": "1000000",
-                "FEEDS": feed.url,
-                "FEED_INTERVAL_MINUTES": str(args.poll_seconds / 60),
-                "ANONYMIZED_TELEMETRY": "False",
-            }
-            log = (Path(tmp) / "bot.log").open("wb")
-            bot = subprocess.Popen([str(Path(sys.executable).parent / "brief"), "run"], env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)  # fmt: skip
+        with log_path.open("wb") as log:
+            # In the data directory's folder: no .env of the caller's, and `python -c` imports from PYTHONPATH.
+            bot = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=data.parent)
             try:
                 await until_true(lambda: watch.feed_row() is not None, 300, "the bot's first (empty) feed poll")
                 await user(fake, 10_000, len(QUESTIONS), [])  # engine, caches and the store's pages warm
@@ -409,46 +424,61 @@ async def under_ingest(args: argparse.Namespace) -> int:
                 articles_after, chunks_after = await asyncio.to_thread(watch.counts)
                 peak = peak_rss_mb(bot.pid)
             except IngestTimeoutError as error:
-                tail = (Path(tmp) / "bot.log").read_text("utf-8", "replace").splitlines()[-15:]
-                print(f"error: {error}; the end of the bot's log:", *tail, sep="\n", file=sys.stderr, flush=True)
-                return 1
+                tail = log_path.read_text("utf-8", "replace").splitlines()[-15:]
+                message = "\n".join([f"{error}; the end of the bot's log:", *tail])
+                return BotUnderIngest(baseline, [], peak_rss_mb(bot.pid), 0, 0, 0.0, apologies(fake), message)
             finally:
                 bot.send_signal(signal.SIGINT)
                 try:
                     bot.wait(60)
                 except subprocess.TimeoutExpired:
                     bot.kill()
-                log.close()
                 watch.close()
-            during = [(a, b) for a, b in spans if a >= start and b <= end]
-            errors = apologies(fake)
     finally:
         feed.close()
         await fake.stop()
+    during = [(a, b) for a, b in spans if a >= start and b <= end]
     last_success, last_error, _ = row
-    if not last_success:
-        print(f"error: the bot's feed poll failed: {last_error}", file=sys.stderr)
-        return 1
-    seconds = end - start
+    failed = None if last_success else f"the bot's feed poll failed: {last_error}"
     added, chunks = articles_after - articles_before, chunks_after - chunks_before
+    return BotUnderIngest(baseline, during, peak, added, chunks, end - start, apologies(fake), failed)
+
+
+async def under_ingest(args: argparse.Namespace) -> int:
+    """Issue 11's case: answer latency of a `brief run` process while its own feed poll ingests a large feed into a
+    ~13k-chunk store, against the same users with no ingest (while the feed is served empty). Returns the exit
+    status."""
+    settings = Settings(_env_file=None, chroma_host=None)  # EMBEDDING_ENGINE and the like from the environment
+    engine = big_store.load_engine(settings)
+    kept, held = big_store.split(big_store.shared_texts(), args.feed_items)
+    records = big_store.store_records(kept, args.chunks, settings.chunk_chars)
+    built = big_store.build(settings, engine, records, rebuild=args.rebuild)
+    made = f"{'cached, ' if built.cached else ''}built in {built.seconds:.0f} s"
+    print(f"store: {built.articles} articles, {built.chunks} chunks ({made}: {built.data.parent.name})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bot-load-") as tmp:
+        data = big_store.working_copy(built, Path(tmp))
+        run = await bot_under_ingest([str(Path(sys.executable).parent / "brief"), "run"], data, held, args)
+    if run.error:
+        print(f"error: {run.error}", file=sys.stderr, flush=True)
+        return 1
     print(
         f"engine {engine.name}; `brief run` in extractive mode, {settings.answer_workers} answer workers; "
-        f"{args.users} users, {args.rate:g} questions/s in all; the bot's peak RSS {peak:.0f} MB"
+        f"{args.users} users, {args.rate:g} questions/s in all; the bot's peak RSS {run.peak_mb:.0f} MB"
     )
     print(
-        f"feed ingest by the bot's own poll: {added} of {len(held)} new articles, {chunks} chunks in {seconds:.1f} s: "
-        f"{added / seconds:.2f} articles/s, {chunks / seconds:.1f} chunks/s"
+        f"feed ingest by the bot's own poll: {run.added} of {len(held)} new articles, {run.chunks} chunks in "
+        f"{run.seconds:.1f} s: {run.added / run.seconds:.2f} articles/s, {run.chunks / run.seconds:.1f} chunks/s"
     )
     head = ["phase", "answers", "answers/s", "p50 ms", "p95 ms", "max ms"]
-    print(table([head, ["no ingest", *figures(baseline)], ["during the feed ingest", *figures(during)]]))
-    if during:
-        p95 = float(np.percentile([(b - a) * 1000 for a, b in during], 95))
+    print(table([head, ["no ingest", *figures(run.baseline)], ["during the feed ingest", *figures(run.during)]]))
+    if run.during:
+        p95 = run.p95(run.during)
         verdict = "met" if p95 <= 150 else "not met"
         print(
             f"issue 11 target, answer p95 ≤ 150 ms while an ingest runs (at ~13k chunks; this store: {built.chunks}):"
             f" {verdict} ({p95:.0f} ms)"
         )
-    print(f"apologies (errors) among the answers: {errors}")
+    print(f"apologies (errors) among the answers: {run.apologies}")
     return 0
 
 

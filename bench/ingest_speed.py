@@ -9,9 +9,13 @@ install); "new" is the working tree. For each, on the same texts:
   files and (b) a news-like JSONL file (bench/news/articles, copies marked as updates past its 33 articles);
 - query embedding p50/p95 alone, then while an ingest runs in the same process (a thread ingesting, as the bot's feed
   poll does, while the main thread embeds a question every 50 ms), each question embedded as the bot's answers do
-  it in a tree that has these: inside `index.quiet.question()`, at `bot.app.SWITCH_INTERVAL`.
+  it in a tree that has these: inside `index.quiet.question()`, at `bot.app.SWITCH_INTERVAL`;
+- `brief run` itself (`--only bot`, not in the default set: ≈ 10 min): each tree ingests `--bot-store` articles of
+  the shared sets, then runs as a bot process (bench/bot_load.py's `bot_under_ingest`: a fake Bot API, 10 users at 4
+  questions/s) while its own feed poll ingests `--bot-feed` more: the bot's peak RSS, answer p50/p95 with no ingest
+  and during the feed ingest, and the feed's articles/s.
 
-    python bench/ingest_speed.py [--articles N] [--baseline REV] [--queries N] [--only xquad,news,queries]
+    python bench/ingest_speed.py [--articles N] [--baseline REV] [--queries N] [--only xquad,news,queries,bot]
 
 EMBEDDING_ENGINE, EMBEDDING_THREADS, EMBEDDING_BATCH, OMP_* and the like pass through the environment to both sides
 unchanged. On a shared machine the numbers are indicative: compare the ratios of one run, not runs with each other.
@@ -191,6 +195,46 @@ def run_probe(tree: Path, source: Path, data_dir: Path, queries: int) -> dict:
     return out
 
 
+def run_bot(tree: Path, store: Path, held: list, data_dir: Path) -> dict:
+    """`brief run` of `tree` answering, then answering while its feed poll ingests `held`, on a store of its own."""
+    import asyncio
+
+    import bot_load  # bench/bot_load.py (imports this tree's bot and retrieval: the bench's side only)
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    run_ingest(tree, store, data_dir / "data", 0)
+    module, _, function = entry_point(tree).partition(":")
+    command = [sys.executable, "-c", f"import sys; from {module} import {function} as main; sys.argv[0] = 'brief'; "
+               "main()", "run"]  # fmt: skip
+    load = argparse.Namespace(users=10, rate=4.0, baseline_seconds=20.0, poll_seconds=5.0, ingest_timeout=1800.0)
+    run = asyncio.run(bot_load.bot_under_ingest(command, data_dir / "data", held, load, {"PYTHONPATH": str(tree)}))
+    if run.error:
+        raise SystemExit(f"brief run failed in {tree}: {run.error}")
+    p50 = lambda spans: statistics.median([(b - a) * 1000 for a, b in spans])  # noqa: E731
+    return {
+        "peak MB": run.peak_mb,
+        "answer p50 ms (no ingest)": p50(run.baseline),
+        "answer p95 ms (no ingest)": run.p95(run.baseline),
+        "answer p50 ms (feed ingest)": p50(run.during),
+        "answer p95 ms (feed ingest)": run.p95(run.during),
+        "feed articles/s": run.added / run.seconds,
+        "apologies": run.apologies,
+    }
+
+
+def bot_corpora(folder: Path, store: int, feed: int) -> tuple[Path, list]:
+    """A JSONL file of `store` texts of the shared sets, and `feed` others (the feed's, held back from the store)."""
+    import big_store  # bench/big_store.py
+
+    kept, held = big_store.split(big_store.shared_texts(), feed)
+    path = folder / "bot-store.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i, t in enumerate(kept[:store]):
+            record = {"id": f"store-{i}", "title": t.title or f"Item {i}", "text": t.text, "lang": t.lang}
+            out.write(json.dumps({**record, "source": t.source}, ensure_ascii=False) + "\n")
+    return path, held
+
+
 def table(results: dict[str, dict[str, dict]]) -> str:
     """One row per measure: today, new, new/today."""
     lines = [f"{'measure':44} {'today':>10} {'new':>10} {'ratio':>7}", "-" * 74]
@@ -208,6 +252,8 @@ def main() -> None:
     parser.add_argument("--baseline", help="git revision of today's code (default: git merge-base HEAD main)")
     parser.add_argument("--queries", type=int, default=20, help="query embeddings timed alone (default 20)")
     parser.add_argument("--only", default="xquad,news,queries", help="which measures (default: all)")
+    parser.add_argument("--bot-store", type=int, default=300, help="articles in each bot's store (default 300)")
+    parser.add_argument("--bot-feed", type=int, default=60, help="articles in the bot's feed (default 60)")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
@@ -231,6 +277,10 @@ def main() -> None:
             side: run_probe(tree, corpora / "news.jsonl", WORK / f"probe-{side}", args.queries)
             for side, tree in trees.items()
         }
+    if "bot" in only:
+        store, held = bot_corpora(corpora, args.bot_store, args.bot_feed)
+        results["bot"] = {side: run_bot(tree, store, held, WORK / f"bot-{side}") for side, tree in trees.items()}
+        print(f"bot: {json.dumps(results['bot'])}", file=sys.stderr, flush=True)
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
