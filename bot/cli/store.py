@@ -10,7 +10,7 @@ import click
 
 from retrieval.phrases import phrase
 
-from .terminal import EXIT_INTERRUPTED, PROGRESS_OPTION, chunk_bar, stop_on_signals, waiting_note
+from .terminal import EXIT_INTERRUPTED, PROGRESS_OPTION, chunk_bar, limit_malloc_arenas, stop_on_signals, waiting_note
 
 
 @click.command("ingest")
@@ -23,6 +23,7 @@ def ingest_command(sources: tuple[str, ...], resume: bool, progress: bool | None
     """Ingest files, folders, JSONL, HTML, RSS/Atom feeds and URLs.
 
     Ctrl-C stops after the current embedding call and keeps what is done; `--resume` finishes the rest."""
+    limit_malloc_arenas()
     from retrieval.index import Index
     from retrieval.ingest import run_ingest
 
@@ -70,6 +71,7 @@ def pending_command(drop: bool) -> None:
 @PROGRESS_OPTION
 def reindex_command(progress: bool | None) -> None:
     """Re-embed every stored article with the configured embedding model (after changing it)."""
+    limit_malloc_arenas()
     from retrieval.index import Index
     from retrieval.ingest import reindex
 
