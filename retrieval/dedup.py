@@ -17,7 +17,7 @@ SAME_STORY = 0.45  # estimated Jaccard of word 4-shingles above which two articl
 
 
 # datasketch 2.0's `MinHash(num_perm=126, seed=7)` ("affine32" scheme), bit for bit (tests/test_dedup.py compares):
-# written here because importing datasketch imports scipy for its LSH classes, 0.6 s and 50 MB in every process, and
+# written here because importing datasketch imports scipy for its LSH classes, 0.6 s and 40 MB in every process, and
 # because its default scheme changed in 2.0, which would silently make new signatures incomparable with stored ones.
 _SEED = 7
 
