@@ -34,4 +34,3 @@ def test_same_story_at_another_outlet_is_near_and_other_stories_are_not() -> Non
     assert first.similarity(second) >= SAME_STORY
     assert first.similarity(third) < 0.1
     assert Fingerprint.from_bytes(first.to_bytes()).similarity(first) == 1.0
-
