@@ -213,13 +213,13 @@ def run_bot(tree: Path, store: Path, held: list, data_dir: Path) -> dict:
     run = asyncio.run(bot_load.bot_under_ingest(command, data_dir / "data", held, load, {"PYTHONPATH": str(tree)}))
     if run.error:
         raise SystemExit(f"brief run failed in {tree}: {run.error}")
-    p50 = lambda spans: statistics.median([(b - a) * 1000 for a, b in spans])  # noqa: E731
+    latency = bot_load.latency_ms
     return {
         "peak MB": run.peak_mb,
-        "answer p50 ms (no ingest)": p50(run.baseline),
-        "answer p95 ms (no ingest)": run.p95(run.baseline),
-        "answer p50 ms (feed ingest)": p50(run.during),
-        "answer p95 ms (feed ingest)": run.p95(run.during),
+        "answer p50 ms (no ingest)": latency(run.baseline, 50),
+        "answer p95 ms (no ingest)": latency(run.baseline, 95),
+        "answer p50 ms (feed ingest)": latency(run.during, 50),
+        "answer p95 ms (feed ingest)": latency(run.during, 95),
         "feed articles/s": run.added / run.seconds,
         "apologies": run.apologies,
     }

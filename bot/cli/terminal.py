@@ -3,6 +3,10 @@ bar, Ctrl-C, and the note that an ingest is waiting for another. Terminal I/O on
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import os
 import signal
 import sys
 import threading
@@ -28,11 +32,6 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter
 def limit_malloc_arenas(arenas: int = INGEST_MALLOC_ARENAS) -> None:
     """As MALLOC_ARENA_MAX does, from inside the process (before its threads start); nothing where libc is not
     glibc, or where the environment already sets it."""
-    import contextlib
-    import ctypes
-    import ctypes.util
-    import os
-
     if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):  # musl and others without mallopt
